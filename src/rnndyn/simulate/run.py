@@ -1,0 +1,390 @@
+"""`simulate`: run a `Network` or `DiscreteNetwork` and return an xarray Dataset."""
+
+from __future__ import annotations
+
+import json
+import time as _time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+import rnndyn
+from rnndyn._errors import SimulationError
+from rnndyn._validation import check_array, check_choice, check_int, check_number
+from rnndyn.simulate.integrators import METHODS, make_stepper, noise_scale
+from rnndyn.simulate.network import DiscreteNetwork, Network
+from rnndyn.simulate.recorders import Recorder, RunInfo, Trajectory
+
+__all__ = ["simulate"]
+
+
+class _Clock:
+    """Index of the step being taken in one run; array inputs are looked up by it."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+InputSpec = np.ndarray | torch.Tensor | Callable[[float], Any] | None
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# How often the state is checked for blow-up; a check is one reduction over (batch, n).
+_FINITE_CHECK_EVERY = 8
+# Runs estimated to take longer than this get a progress bar when progress=None.
+_PROGRESS_AFTER_S = 2.0
+
+
+def simulate(
+    network: Network | DiscreteNetwork,
+    t_max: float,
+    dt: float | None = None,
+    x0: np.ndarray | torch.Tensor | None = None,
+    inputs: InputSpec = None,
+    noise_std: float | np.ndarray = 0.0,
+    method: str | None = None,
+    batch: int = 1,
+    record_every: int = 1,
+    record: Sequence[str | Recorder] = ("x",),
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | str = torch.float32,
+    seed: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """Integrate a rate network and record what is asked for.
+
+    Continuous time (`Network`)::
+
+        tau dx/dt = -x + J phi(x) + B u(t) + b + sigma xi(t)
+
+    Discrete time (`DiscreteNetwork`)::
+
+        x_{t+1} = (1 - a) x_t + a phi(A x_t + B u_t + d) + sigma z_t
+
+    Parameters
+    ----------
+    network : Network or DiscreteNetwork
+    t_max : float
+        Duration, in units of time (continuous) or steps (discrete); the run takes
+        ``n_steps = round(t_max / dt)`` steps.
+    dt : float, optional
+        Time step. Default 0.1 for a `Network`; must be 1 (the default) for a `DiscreteNetwork`.
+    x0 : array of shape (n,) or (batch, n), optional
+        Initial state. Default: iid standard normal entries drawn from ``seed``.
+    inputs : array or callable, optional
+        ``u``: an array of shape (n_steps, batch, n_inputs) or (n_steps, n_inputs), held
+        constant over each step (zero-order hold), or a callable ``u(t)`` returning an array of
+        shape (n_inputs,) or (batch, n_inputs), evaluated at each integrator stage.
+    noise_std : float or array of shape (n,), default 0
+        ``sigma``, the white-noise amplitude (per neuron if an array).
+    method : {"rk4", "euler", "exp_euler"}, optional
+        Integrator for a `Network` (default "rk4"); see `rnndyn.simulate.integrators`.
+    batch : int, default 1
+        Number of independent trials run together (one batched matmul per step).
+    record_every : int, default 1
+        Keep every this many steps in trajectories (and default sampling of recorders).
+    record : sequence of str or Recorder, default ("x",)
+        "x" (full state), "rates" (``phi(x)``), and/or `Recorder` objects (e.g.
+        ``MeanVariance(t_start=50)``, ``Autocorrelation(max_lag=20)``, ``Projection.currents``,
+        ``Trajectory("x", neurons=100)``).
+    device : str or torch.device, default "cpu"
+    dtype : torch.float32 or torch.float64 (or their names), default float32
+    seed : int or numpy.random.Generator, optional
+        Seeds the initial state and the noise.
+    progress : bool, optional
+        Show a progress bar; by default only for runs expected to last over a couple of
+        seconds.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``time``, ``trial``, ``neuron`` (and ``region`` for multiregion
+        connectivity); the recorded variables; ``final_state`` (trial, neuron), so a run can be
+        continued with ``x0=result.final_state.values``; the run's and network's parameters in
+        ``attrs`` (``attrs["parameters"]`` is their JSON).
+
+    Raises
+    ------
+    ValueError
+        A parameter that is out of range, of the wrong shape or not finite (the message names
+        it).
+    rnndyn.SimulationError
+        The state became non-finite (the message says between which times).
+
+    Examples
+    --------
+    >>> from rnndyn.connectivity import gaussian
+    >>> from rnndyn.simulate import Network, simulate, MeanVariance
+    >>> net = Network(gaussian(200, g=2.0, seed=0))
+    >>> ds = simulate(net, t_max=50, dt=0.1, record=["x", MeanVariance(t_start=20)], seed=1)
+    >>> ds.x.dims
+    ('time', 'trial', 'neuron')
+    """
+    if not isinstance(network, Network | DiscreteNetwork):
+        raise ValueError(f"network must be a Network or DiscreteNetwork, got "
+                         f"{type(network).__name__}")
+    discrete = isinstance(network, DiscreteNetwork)
+    dt, method = _check_time_step(discrete, dt, method)
+    t_max = check_number("t_max", t_max, low=0.0, low_inclusive=False)
+    if t_max < dt * (1 - 1e-9):
+        raise ValueError(f"t_max must be >= dt={dt:g}, got {t_max:g}")
+    n_steps = round(t_max / dt)
+    batch = check_int("batch", batch)
+    record_every = check_int("record_every", record_every)
+    if record_every > n_steps:
+        raise ValueError(f"record_every must be <= n_steps={n_steps}, got {record_every}")
+    dtype = _check_dtype(dtype)
+    device = _check_device(device)
+    n = network.n
+
+    rng = np.random.default_rng(seed)
+    x = _initial_state(x0, n, batch, rng).to(device=device, dtype=dtype)
+    noise = _noise_amplitude(noise_std, n)
+    generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
+    recorders = _recorders(record)
+    clock = _Clock()
+    input_at = _input_function(inputs, network, n_steps, batch, clock, device, dtype)
+
+    info = RunInfo(n_steps=n_steps, dt=dt, batch=batch, n=n, record_every=record_every,
+                   device=device, dtype=dtype, network=network)
+    for rec in recorders:
+        rec.bind(info)
+    sampling = [(rec, rec._every) for rec in recorders]
+    needs_rates = any(rec.needs_rates for rec in recorders)
+
+    if discrete:
+        def step(state: torch.Tensor, t: float) -> torch.Tensor:
+            return network.step(state, input_at(t))
+        noise_per_step = 1.0
+    else:
+        def external(t: float) -> torch.Tensor | None:
+            return network.external_input(input_at(t), x)
+        step = make_stepper(network, method, dt, external)
+        noise_per_step = noise_scale(method, dt, network.tau)
+    noise_tensor = (None if noise is None else
+                    torch.as_tensor(noise * noise_per_step, dtype=dtype, device=device))
+
+    def observe(k: int, state: torch.Tensor) -> None:
+        rates = network.phi.value(state) if needs_rates else None
+        for rec, every in sampling:
+            if k % every == 0:
+                rec.update(k, rates if rec.needs_rates else state)
+
+    observe(0, x)
+    bar = _progress_bar(progress, n_steps)
+    started = _time.perf_counter()
+    last_good_step = 0
+    with torch.no_grad():
+        for k in range(1, n_steps + 1):
+            clock.step = k - 1
+            x = step(x, (k - 1) * dt)
+            if noise_tensor is not None:
+                x.add_(torch.randn(x.shape, generator=generator, device=device, dtype=dtype)
+                       .mul_(noise_tensor))
+            if k % _FINITE_CHECK_EVERY == 0 or k == n_steps:
+                if not bool(torch.isfinite(x).all()):
+                    raise SimulationError(
+                        f"the state became non-finite between t={last_good_step * dt:g} and "
+                        f"t={k * dt:g}; lower dt, the coupling gain or the inputs")
+                last_good_step = k
+            observe(k, x)
+            if bar is None and progress is None and k == 50:
+                bar = _auto_progress_bar(started, k, n_steps)
+            if bar is not None and k % bar.chunk == 0:
+                bar.update(bar.chunk)
+    if bar is not None:
+        bar.update(n_steps - bar.n)
+        bar.close()
+
+    return _dataset(network, recorders, x, {
+        "t_max": n_steps * dt, "dt": dt, "n_steps": n_steps, "method": method,
+        "batch": batch, "record_every": record_every,
+        "noise_std": noise_std if np.ndim(noise_std) == 0 else "per-neuron",
+        "seed": seed if isinstance(seed, int | None) else "generator",
+        "dtype": str(dtype).removeprefix("torch."), "device": str(device),
+    })
+
+
+def _check_time_step(discrete: bool, dt: float | None, method: str | None) -> tuple[float, str]:
+    if discrete:
+        if dt is not None and check_number("dt", dt) != 1.0:
+            raise ValueError(f"dt must be 1 for a DiscreteNetwork (time counts steps), got {dt!r}")
+        if method not in (None, "map"):
+            raise ValueError(f"method must be None or 'map' for a DiscreteNetwork, got {method!r}")
+        return 1.0, "map"
+    dt = 0.1 if dt is None else check_number("dt", dt, low=0.0, low_inclusive=False)
+    method = check_choice("method", "rk4" if method is None else method, METHODS)
+    return dt, method
+
+
+def _check_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of 'float32', 'float64', got {dtype!r}")
+        return _DTYPES[dtype]
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', "
+                         f"got {device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was asked for but CUDA is not available")
+    return device
+
+
+def _initial_state(x0: Any, n: int, batch: int, rng: np.random.Generator) -> torch.Tensor:
+    if x0 is None:
+        return torch.from_numpy(rng.standard_normal((batch, n)))
+    if isinstance(x0, torch.Tensor):
+        x0 = x0.detach().cpu().numpy()
+    array = check_array("x0", x0, ndim=(1, 2))
+    if array.shape[-1] != n or (array.ndim == 2 and array.shape[0] != batch):
+        raise ValueError(f"x0 must have shape ({n},) or (batch={batch}, {n}), got {array.shape}")
+    return torch.from_numpy(np.broadcast_to(array, (batch, n)).copy())
+
+
+def _noise_amplitude(noise_std: Any, n: int) -> np.ndarray | None:
+    if np.ndim(noise_std) == 0:
+        sigma = check_number("noise_std", noise_std, low=0.0)
+        return None if sigma == 0.0 else np.asarray(sigma)
+    sigma = check_array("noise_std", noise_std, shape=(n,))
+    if np.any(sigma < 0):
+        raise ValueError("noise_std must be >= 0 for every neuron")
+    return sigma
+
+
+def _recorders(record: Sequence[str | Recorder]) -> list[Recorder]:
+    if isinstance(record, str | Recorder):
+        record = [record]
+    out: list[Recorder] = []
+    for item in record:
+        if isinstance(item, Recorder):
+            out.append(item)
+        elif item in ("x", "rates"):
+            out.append(Trajectory(item))
+        else:
+            raise ValueError(f"record entries must be 'x', 'rates' or Recorder objects, "
+                             f"got {item!r}")
+    return out
+
+
+def _input_function(
+    inputs: InputSpec,
+    network: Network | DiscreteNetwork,
+    n_steps: int,
+    batch: int,
+    clock: _Clock,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Callable[[float], torch.Tensor | None]:
+    """Turn ``inputs`` into ``t -> u(t)`` of shape (batch, n_inputs) (or None)."""
+    if inputs is None:
+        return lambda t: None
+    n_in = network.n_inputs
+    if n_in == 0:
+        raise ValueError("inputs were given but the network has no input_weights")
+    if callable(inputs) and not isinstance(inputs, np.ndarray | torch.Tensor):
+        def call(t: float) -> torch.Tensor:
+            value = torch.as_tensor(inputs(t), dtype=dtype, device=device)
+            if value.shape[-1] != n_in or value.ndim > 2:
+                raise ValueError(f"inputs(t) must return shape ({n_in},) or (batch, {n_in}), "
+                                 f"got {tuple(value.shape)}")
+            return value
+        return call
+    if isinstance(inputs, torch.Tensor):
+        inputs = inputs.detach().cpu().numpy()
+    array = check_array("inputs", inputs, ndim=(2, 3))
+    if array.ndim == 2:
+        array = array[:, None, :]
+    if array.shape[0] != n_steps or array.shape[1] not in (1, batch) or array.shape[2] != n_in:
+        raise ValueError(f"inputs must have shape (n_steps={n_steps}, batch={batch}, "
+                         f"n_inputs={n_in}) or (n_steps, n_inputs), got {np.shape(inputs)}")
+    table = torch.as_tensor(array, dtype=dtype, device=device)
+
+    def lookup(t: float) -> torch.Tensor:
+        # Zero-order hold: the value of step k applies on the whole step [k dt, (k+1) dt],
+        # including RK4's last stage at its end, so the index is the step being taken, not t.
+        return table[clock.step]
+    return lookup
+
+
+class _Bar:
+    def __init__(self, n_steps: int) -> None:
+        self.bar = tqdm(total=n_steps, unit="step", desc="simulate", leave=False)
+        self.chunk = max(1, n_steps // 200)
+        self.n = 0
+
+    def update(self, k: int) -> None:
+        self.bar.update(k)
+        self.n += k
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(progress: bool | None, n_steps: int) -> _Bar | None:
+    return _Bar(n_steps) if progress else None
+
+
+def _auto_progress_bar(started: float, done: int, n_steps: int) -> _Bar | None:
+    elapsed = _time.perf_counter() - started
+    if elapsed / done * n_steps < _PROGRESS_AFTER_S:
+        return None
+    bar = _Bar(n_steps)
+    bar.update(done - done % bar.chunk)
+    return bar
+
+
+def _dataset(
+    network: Network | DiscreteNetwork,
+    recorders: list[Recorder],
+    final_state: torch.Tensor,
+    run: dict[str, Any],
+) -> xr.Dataset:
+    variables: dict[str, xr.DataArray] = {}
+    for rec in recorders:
+        for name, da in rec.finish().items():
+            if name in variables:
+                raise ValueError(f"record: two recorders produce the variable {name!r}; "
+                                 "record each quantity once")
+            variables[name] = da
+    variables["final_state"] = xr.DataArray(final_state.cpu().numpy(), dims=("trial", "neuron"))
+    ds = xr.Dataset(variables)
+    batch = final_state.shape[0]
+    ds = ds.assign_coords(trial=np.arange(batch), neuron=np.arange(network.n))
+    conn = network.connectivity
+    labels = getattr(conn, "region_labels", None)
+    if labels is not None:
+        sizes = np.asarray(conn.sizes)
+        ds = ds.assign_coords(neuron_region=("neuron", np.asarray(labels)),
+                              region=np.arange(len(sizes)))
+        ds["region_size"] = xr.DataArray(sizes, dims=("region",))
+    description = {"network": network.describe(), "run": run}
+    ds.attrs.update({
+        "rnndyn_kind": "simulation",
+        "rnndyn_version": rnndyn.__version__,
+        "parameters": json.dumps(description, default=_json_default),
+        "model": network.describe()["model"],
+        "phi": network.phi.name,
+        "n_neurons": network.n,
+        "connectivity": conn.describe()["kind"],
+        "t_max": run["t_max"], "dt": run["dt"], "method": run["method"],
+    })
+    if isinstance(network, Network):
+        ds.attrs["tau"] = network.tau
+    return ds
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return {"shape": list(value.shape), "dtype": str(value.dtype)}
+    return str(value)
