@@ -83,3 +83,11 @@ def test_netcdf_not_written_by_rnndyn(tmp_path):
 def test_save_rejects_non_datasets(tmp_path):
     with pytest.raises(ValueError, match="dataset"):
         save({"a": 1}, tmp_path / "x.nc")
+
+
+def test_saved_file_has_default_permissions(result, tmp_path):
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    path = save(result, tmp_path / "perm.nc")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -184,3 +184,23 @@ def test_nan_connectivity_is_rejected():
     J[1, 2] = np.nan
     with pytest.raises(ValueError, match="finite"):
         Network(J)
+
+
+def test_progress_bar_counts_every_step_once(monkeypatch):
+    import rnndyn.simulate.run as run_module
+
+    counted = []
+
+    class RecordingBar:
+        def __init__(self, total, **kwargs):
+            self.total = total
+
+        def update(self, k):
+            counted.append(k)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(run_module, "tqdm", RecordingBar)
+    simulate(_small_net(), t_max=20.0, dt=0.1, record=[], progress=True)
+    assert sum(counted) == 200 and all(k > 0 for k in counted)

@@ -49,6 +49,8 @@ def save(dataset: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     os.close(fd)
     try:
         out.to_netcdf(tmp, engine=_ENGINE, invalid_netcdf=True)
+        # mkstemp creates the file 0600; give the result the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,6 +89,12 @@ def parameters(dataset: xr.Dataset) -> dict[str, Any]:
     if raw is None:
         raise ValueError("dataset has no 'parameters' attribute (not an rnndyn result?)")
     return json.loads(raw)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _attr_value(value: Any) -> Any:

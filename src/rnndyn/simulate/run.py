@@ -192,9 +192,9 @@ def simulate(
             if bar is None and progress is None and k == 50:
                 bar = _auto_progress_bar(started, k, n_steps)
             if bar is not None and k % bar.chunk == 0:
-                bar.update(bar.chunk)
+                bar.advance_to(k)
     if bar is not None:
-        bar.update(n_steps - bar.n)
+        bar.advance_to(n_steps)
         bar.close()
 
     return _dataset(network, recorders, x, {
@@ -319,11 +319,12 @@ class _Bar:
     def __init__(self, n_steps: int) -> None:
         self.bar = tqdm(total=n_steps, unit="step", desc="simulate", leave=False)
         self.chunk = max(1, n_steps // 200)
-        self.n = 0
+        self.done = 0
 
-    def update(self, k: int) -> None:
-        self.bar.update(k)
-        self.n += k
+    def advance_to(self, step: int) -> None:
+        if step > self.done:
+            self.bar.update(step - self.done)
+            self.done = step
 
     def close(self) -> None:
         self.bar.close()
@@ -338,7 +339,7 @@ def _auto_progress_bar(started: float, done: int, n_steps: int) -> _Bar | None:
     if elapsed / done * n_steps < _PROGRESS_AFTER_S:
         return None
     bar = _Bar(n_steps)
-    bar.update(done - done % bar.chunk)
+    bar.advance_to(done)
     return bar
 
 

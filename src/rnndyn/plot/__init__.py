@@ -1,0 +1,27 @@
+"""Plots of simulated network activity (matplotlib).
+
+Axes-level functions take a simulation Dataset (from `rnndyn.simulate.simulate` or
+`rnndyn.io.load`) and an optional Axes, and return the Axes::
+
+    from rnndyn import plot
+    ax = plot.traces(ds, "x", neurons=10)
+    plot.raster(ds, "rates", neurons=100)
+    plot.autocorrelation(ds)          # needs an Autocorrelation recorder
+    plot.currents(ds_multiregion)     # needs Projection.currents
+    plot.latents(ds_low_rank)         # needs Projection.latents
+
+`activity_figure` composes them, one row per dataset, and saves the figure atomically.
+"""
+
+from rnndyn.plot.activity import autocorrelation, currents, latents, raster, traces
+from rnndyn.plot.figure import activity_figure, save_figure
+
+__all__ = [
+    "activity_figure",
+    "autocorrelation",
+    "currents",
+    "latents",
+    "raster",
+    "save_figure",
+    "traces",
+]
