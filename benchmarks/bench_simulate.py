@@ -15,7 +15,8 @@ with R = 4 regions and rank-2 couplings between every pair of regions) it measur
   of the same network); at N = 16000 it must be at least 3x.
 
 Run ``python benchmarks/bench_simulate.py --help`` for the options; the results go to
-``benchmarks/RESULTS.md`` (written atomically) and the table is printed.
+``benchmarks/RESULTS.md`` (written atomically; anything after the KEEP_MARKER comment line in
+the existing file, e.g. hand-measured GPU numbers, is carried over) and the table is printed.
 """
 
 from __future__ import annotations
@@ -530,6 +531,16 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
+def slower_than_naive_lines(report: Report) -> list[str]:
+    """One line per row where rnndyn's Euler rate is below the naive NumPy loop's."""
+    return [
+        f"N={row.n} batch={row.batch} {row.structure}: rnndyn {row.rnndyn_over_naive:.2f}x "
+        f"the naive rate ({1e3 * row.seconds_per_step(row.rnndyn_rate):.3g} vs "
+        f"{1e3 * row.seconds_per_step(row.naive_rate):.3g} ms per step)"
+        for row in report.rows if row.rnndyn_over_naive < 1.0
+    ]
+
+
 def requirement_line(report: Report) -> str:
     passed, rows = report.requirement()
     if passed is None:
@@ -596,6 +607,7 @@ def render_markdown(report: Report) -> str:
         f"({'ok' if check.ok else 'FAILED'}, tolerance {check.tolerance:g})"
         for check in report.checks
     ) or "- none"
+    slower = "\n".join(f"- {line}" for line in slower_than_naive_lines(report)) or "- none"
     steps = "calibrated per row" if config.steps is None else str(config.steps)
     command = "python benchmarks/bench_simulate.py" + (" --quick" if config.quick else "")
     return f"""\
@@ -606,11 +618,18 @@ Written by `benchmarks/bench_simulate.py` (`{command}`) on {now}; the whole run 
 
 {requirement_line(report)}
 
+Rows where rnndyn's Euler is slower than the naive NumPy loop:
+{slower}
+
 ## Machine
 
 {machine}
 - numpy copy bandwidth: {report.copy_bandwidth / 1e9:.2f} GB/s \
 (2 x {report.copy_bytes / 2**20:.0f} MiB / copy time)
+
+The load average counts this run's own threads (about 2 while it runs); timings taken while
+other processes compete for the cores are much slower and erratic (torch's OpenMP threads wait
+for each other), so run it on an otherwise idle machine.
 
 Settings: sizes {list(config.sizes)}, batches {list(config.batches)}, steps {steps}
 (target {config.target_s:g} s per timed run), best of {config.repeats} after a warm-up,
@@ -646,6 +665,21 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+KEEP_MARKER = "<!-- Not generated: kept when bench_simulate.py rewrites this file. -->"
+
+
+def with_kept_tail(path: Path, text: str) -> str:
+    """``text`` plus the hand-written part of the existing ``path`` (from KEEP_MARKER on)."""
+    try:
+        existing = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        return text
+    start = existing.find(KEEP_MARKER)
+    if start < 0:
+        return text
+    return text.rstrip("\n") + "\n\n" + existing[start:]
+
+
 def print_table(report: Report) -> None:
     print()
     print(markdown_table(TABLE_COLUMNS, table_rows(report)))
@@ -656,6 +690,8 @@ def print_table(report: Report) -> None:
         status = "ok" if check.ok else "FAILED"
         print(f"check N={check.n} {check.structure}: {check.what}: "
               f"max |diff| = {check.max_abs_diff:.2e} ({status})")
+    for line in slower_than_naive_lines(report):
+        print(f"slower than naive: {line}")
     print(requirement_line(report).replace("**", ""))
 
 
@@ -701,7 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run, print, write the results; exit status 1 if the N = 16000 requirement fails."""
     config, output = parse_args(argv)
     report = run_benchmark(config)
-    write_atomically(output, render_markdown(report))
+    write_atomically(output, with_kept_tail(output, render_markdown(report)))
     print_table(report)
     print(f"wrote {output}")
     passed, _ = report.requirement()

@@ -150,3 +150,13 @@ def test_main_tiny_run_writes_results(tmp_path, capsys):
     assert status == 0
     assert "| 8 | 2 | multiregion | 3 |" in output.read_text()
     assert "rnndyn / naive" in capsys.readouterr().out
+
+
+def test_rewrite_keeps_the_hand_written_tail(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    assert bench.with_kept_tail(path, "generated\n") == "generated\n"  # no file yet
+    path.write_text("old table\n\n" + bench.KEEP_MARKER + "\n\n## GPU\nby hand\n")
+    text = bench.with_kept_tail(path, "new table\n")
+    assert text == "new table\n\n" + bench.KEEP_MARKER + "\n\n## GPU\nby hand\n"
+    path.write_text("old table without marker\n")
+    assert bench.with_kept_tail(path, "new table\n") == "new table\n"
