@@ -89,7 +89,7 @@ def _relu(x: Array) -> Array:
 
 def _step(x: Array) -> Array:
     # The derivative of relu; the value 0 at x = 0 is a convention (subgradient).
-    return (x > 0).to(x.dtype) if _is_tensor(x) else (x > 0).astype(float)
+    return (x > 0).to(x.dtype) if _is_tensor(x) else (np.asarray(x) > 0).astype(float)
 
 
 def _relu_antiderivative(x: Array) -> Array:
@@ -131,18 +131,28 @@ class Nonlinearity:
     ----------
     name : str
         Name it is looked up by (``get_nonlinearity(name)``).
-    value, derivative, antiderivative : callable
-        ``phi(x)``, ``phi'(x)`` and ``Phi(x) = int_0^x phi(s) ds``; each takes and returns a
-        NumPy array or a torch tensor.
+    value, derivative : callable
+        ``phi(x)`` and ``phi'(x)``; each takes and returns a NumPy array or a torch tensor.
+    antiderivative : callable or None
+        ``Phi(x) = int_0^x phi(s) ds``. Optional for a user-defined nonlinearity: only the
+        energy-conservation solution of the DMFT needs it, and it says so when it is missing.
     odd : bool
         Whether ``phi(-x) = -phi(x)``; mean-field theory uses it to know the mean rate vanishes.
+    kinks : tuple of float
+        Points where ``phi`` or ``phi'`` is not smooth (0 for relu). Gaussian quadrature splits
+        its panels there, which keeps it exponentially accurate on piecewise-smooth functions.
+    length_scale : float
+        The scale of x over which ``phi`` changes (1 for tanh; ``1/gain`` after gain modulation).
+        Quadrature resolves ``phi`` on this scale when the Gaussian is wider than it.
     """
 
     name: str
     value: Callable[[Array], Array]
     derivative: Callable[[Array], Array]
-    antiderivative: Callable[[Array], Array]
+    antiderivative: Callable[[Array], Array] | None = None
     odd: bool = False
+    kinks: tuple[float, ...] = ()
+    length_scale: float = 1.0
 
     def __call__(self, x: Array) -> Array:
         return self.value(_as_array(x))
@@ -154,12 +164,13 @@ class Nonlinearity:
 _REGISTRY: dict[str, Nonlinearity] = {
     "tanh": Nonlinearity("tanh", _tanh, _tanh_derivative, _log_cosh, odd=True),
     "erf": Nonlinearity("erf", _erf, _erf_derivative, _erf_antiderivative, odd=True),
-    "relu": Nonlinearity("relu", _relu, _step, _relu_antiderivative),
+    "relu": Nonlinearity("relu", _relu, _step, _relu_antiderivative, kinks=(0.0,)),
     "rectified_tanh": Nonlinearity(
         "rectified_tanh",
         _rectified_tanh,
         _rectified_tanh_derivative,
         _rectified_tanh_antiderivative,
+        kinks=(0.0,),
     ),
     "identity": Nonlinearity("identity", _identity, _one, _half_square, odd=True),
 }
@@ -202,10 +213,20 @@ def gain_modulated(phi: str | Nonlinearity, gain: float) -> Nonlinearity:
     def derivative(x: Array) -> Array:
         return gain * base.derivative(gain * x)
 
-    def antiderivative(x: Array) -> Array:
-        return base.antiderivative(gain * x) / gain
+    base_antiderivative = base.antiderivative
 
-    return Nonlinearity(f"{base.name}*{gain:g}", value, derivative, antiderivative, odd=base.odd)
+    def antiderivative(x: Array) -> Array:
+        return base_antiderivative(gain * x) / gain
+
+    return Nonlinearity(
+        f"{base.name}*{gain:g}",
+        value,
+        derivative,
+        antiderivative if base_antiderivative is not None else None,
+        odd=base.odd,
+        kinks=tuple(k / gain for k in base.kinks),
+        length_scale=base.length_scale / gain,
+    )
 
 
 def get_nonlinearity(phi: str | Nonlinearity) -> Nonlinearity:
