@@ -20,7 +20,9 @@ __version__ = "0.1.0"
 
 __all__ = ["ConvergenceError", "SimulationError", "__version__"]
 
-_SUBPACKAGES = {"connectivity", "io", "nonlinearities", "plot", "simulate", "theory"}
+_SUBPACKAGES = {
+    "analysis", "connectivity", "io", "nonlinearities", "plot", "simulate", "theory",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,78 @@
+"""Tangent-space Lyapunov exponents against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnndyn import SimulationError
+from rnndyn.analysis import lyapunov_spectrum
+from rnndyn.connectivity import dense, gaussian
+from rnndyn.simulate import Network
+
+
+def test_linear_network_exponents_are_the_real_parts_of_the_eigenvalues():
+    # For phi = identity the tangent dynamics is dv/dt = (J - I) v with a constant matrix, so the
+    # exponents are the sorted real parts of the eigenvalues of J - I (with multiplicity). The
+    # transient (100 >> 1/gap ~ 20) aligns the basis; what is left is O(1e-3) round-off of the
+    # time average.
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((30, 30))
+    j = 0.4 * (a + a.T) / np.sqrt(2 * 30)
+    expected = np.sort(np.linalg.eigvalsh(j - np.eye(30)))[::-1][:4]
+    result = lyapunov_spectrum(Network(dense(j), phi="identity"), t_max=200.0,
+                               n_exponents=4, t_transient=100.0, seed=1)
+    np.testing.assert_allclose(result.exponents, expected, atol=5e-3)
+    assert result.exponents.shape == (4,)
+    assert np.all(np.diff(result.exponents) < 0)
+
+
+def test_non_normal_linear_network_with_tau():
+    # Non-normal J: exponents are still the real parts of the eigenvalues, divided by tau.
+    j = np.array([[0.2, 3.0, 0.0], [0.0, -0.5, 0.0], [0.0, 0.0, 0.1]])
+    result = lyapunov_spectrum(Network(dense(j), phi="identity", tau=2.0), t_max=400.0,
+                               n_exponents=3, t_transient=0.0, seed=2)
+    expected = np.sort(np.diag(j) - 1.0)[::-1] / 2.0
+    # The 3.0 off-diagonal term adds an O(log(3)/T) ~ 3e-3 finite-time offset.
+    np.testing.assert_allclose(result.exponents, expected, atol=1e-2)
+
+
+def test_subcritical_random_network_contracts_at_the_bulk_edge():
+    # g < 1, tanh, no bias: the fixed point x = 0 is attracting, the Jacobian there is J - I,
+    # whose rightmost eigenvalue for a finite Gaussian matrix is known exactly by computing it.
+    conn = gaussian(300, g=0.6, seed=3)
+    eig = np.linalg.eigvals(conn.to_dense())
+    expected = float(np.max(eig.real)) - 1.0
+    result = lyapunov_spectrum(Network(conn), t_max=300.0, t_transient=100.0, batch=2, seed=4)
+    # The pair of rightmost eigenvalues may be complex: the exponent still equals their real
+    # part; 0.01 covers the O(1/T) finite-time error.
+    assert result.largest == pytest.approx(expected, abs=1e-2)
+    assert result.per_trial.shape == (2, 1)
+    assert result.convergence.shape[1] == 1
+
+
+def test_chaotic_network_has_positive_exponent_and_bias_is_used():
+    conn = gaussian(200, g=2.0, seed=5)
+    chaotic = lyapunov_spectrum(Network(conn), t_max=60.0, t_transient=20.0, seed=6)
+    assert chaotic.largest > 0.05
+    # A strong bias saturates tanh, kills the gain and makes the dynamics contract.
+    quiet = lyapunov_spectrum(Network(conn, bias=5.0), t_max=60.0, t_transient=20.0, seed=6)
+    assert quiet.largest < -0.5
+
+
+def test_bad_input():
+    net = Network(gaussian(20, g=1.0, seed=0))
+    with pytest.raises(ValueError, match="t_max"):
+        lyapunov_spectrum(net, t_max=-1.0)
+    with pytest.raises(ValueError, match="n_exponents"):
+        lyapunov_spectrum(net, t_max=1.0, n_exponents=21)
+    with pytest.raises(ValueError, match="x0"):
+        lyapunov_spectrum(net, t_max=1.0, x0=np.zeros(5))
+    with pytest.raises(ValueError, match="network"):
+        lyapunov_spectrum("not a network", t_max=1.0)
+
+
+def test_blow_up_raises_simulation_error():
+    net = Network(dense(np.array([[5.0]])), phi="identity")
+    with pytest.raises(SimulationError, match="non-finite"):
+        lyapunov_spectrum(net, t_max=1000.0, t_transient=0.0, orthonormalize_every=1.0, seed=0)
