@@ -239,3 +239,34 @@ def test_missing_antiderivative_is_a_value_error():
     )
     with pytest.raises(ValueError, match="antiderivative"):
         gaussian_expectation(custom, 0.5, 1.0, part="antiderivative")
+
+
+@pytest.mark.parametrize("covariance", [0.99, 0.9999])
+def test_relu_pair_near_full_correlation_with_means(covariance):
+    # Near r = 1 the inner average smooths relu's kink over a layer of width sqrt(1 - r^2);
+    # the reference conditions on a and uses the closed-form inner relu average (Gaussian
+    # partial expectation), integrated by QUADPACK split at both kinks.
+    ma, mb = 0.3, -0.4
+    r = covariance
+    s_in = math.sqrt(1 - r * r)
+
+    def integrand(u):
+        m = mb + r * u
+        inner = m * stats.norm.cdf(m / s_in) + s_in * stats.norm.pdf(m / s_in)
+        return max(ma + u, 0.0) * inner * stats.norm.pdf(u)
+
+    cuts = sorted([-12.0, -ma, -mb / r, 12.0])
+    expected = sum(integrate.quad(integrand, a, b, epsabs=0, epsrel=1e-13, limit=500)[0]
+                   for a, b in itertools.pairwise(cuts))
+    got = gaussian_pair_expectation("relu", mean_a=ma, mean_b=mb, covariance=covariance)
+    assert float(got) == pytest.approx(expected, rel=1e-10)
+
+
+def test_resolution_refines_the_rule():
+    # resolution multiplies the panel count: at resolution 0.25 the rule is visibly coarser
+    # on a wide tanh average, and more panels agree with the default to ~1e-13.
+    reference = float(gaussian_expectation("tanh", 0.4, 50.0, part="derivative", resolution=2))
+    default = float(gaussian_expectation("tanh", 0.4, 50.0, part="derivative"))
+    coarse = float(gaussian_expectation("tanh", 0.4, 50.0, part="derivative", resolution=0.25))
+    assert abs(default - reference) < 1e-11 * reference
+    assert abs(coarse - reference) > 100 * abs(default - reference)

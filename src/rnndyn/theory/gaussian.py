@@ -74,6 +74,7 @@ _METHODS = ("auto", "quadrature", "closed_form")
 _Z_MAX = 9.0  # standard-normal mass beyond |z| = 9 is 2e-19
 _GL_ORDER = 10
 _PANEL_WIDTH = 1.5  # in units of min(1, length_scale / std); chosen so tanh reaches 1e-12 at D=100
+_LAYER_CUTS = (0.5, 2.0, 6.0)  # in units of the smoothing layer's width, see _pair_quadrature
 _CHUNK = 2_000_000  # evaluation points per block, to bound memory for large batches
 
 Func = Callable[[np.ndarray], np.ndarray]
@@ -174,7 +175,7 @@ def _check_variance(name: str, value: Any) -> np.ndarray:
 
 def _n_panels(std_max: float, length_scale: float, resolution: float) -> int:
     width = _PANEL_WIDTH * min(1.0, length_scale / std_max) if std_max > 0 else _PANEL_WIDTH
-    return max(1, math.ceil(2.0 * _Z_MAX / (width * resolution) - 1e-9))
+    return max(1, math.ceil(2.0 * _Z_MAX * resolution / width - 1e-9))
 
 
 def _expect_1d(
@@ -419,7 +420,7 @@ def _pair_quadrature(
     out = np.empty(ma.shape)
     flat = [a.reshape(-1) for a in (ma, mb, sa, sb, r, s_inner)]
     flat_o = out.reshape(-1)
-    n_k = len(kinks_a) + len(kinks_b)
+    n_k = len(kinks_a) + len(kinks_b) * (1 + 2 * len(_LAYER_CUTS))
     per_point = (n_panels * _GL_ORDER) ** 2 * (n_k + 1) * (len(kinks_b) + 1)
     step = max(1, _CHUNK // per_point)
     kinks_a_arr = np.asarray(kinks_a, dtype=float)
@@ -433,7 +434,13 @@ def _pair_quadrature(
                 if kinks_a:
                     brs.append((kinks_a_arr[None, :] - m_a[:, None]) / s_a[:, None])
                 if kinks_b:
-                    brs.append((kinks_b_arr[None, :] - m_b[:, None]) / (s_b * rr)[:, None])
+                    centre = (kinks_b_arr[None, :] - m_b[:, None]) / (s_b * rr)[:, None]
+                    # Near |r| = 1 the inner average smooths h's kink over a layer of width
+                    # s_in / (s_b |r|) in u; extra cuts around it keep the outer rule resolved.
+                    layer = (s_in / np.abs(s_b * rr))[:, None]
+                    brs.append(centre)
+                    for k in _LAYER_CUTS:
+                        brs += [centre - k * layer, centre + k * layer]
         if brs:
             br = np.concatenate(brs, axis=1)
             br = np.where(np.isfinite(br), br, _Z_MAX)
