@@ -33,6 +33,14 @@ def check_outputs(folder, settings):
     assert random_ds.attrs["connectivity"] == "gaussian"
     assert {"x_mean", "x_variance", "x_autocorrelation"} <= set(random_ds.data_vars)
     assert random_ds["x_autocorrelation"].attrs["t_start"] == settings.t_start
+    # The DMFT curve is stored beside the simulated one, on the same lags, starting at the
+    # predicted variance.
+    theory = random_ds["x_autocorrelation_theory"]
+    assert theory.dims == ("lag",)
+    assert theory.sizes["lag"] == random_ds.sizes["lag"]
+    assert float(theory[0]) == pytest.approx(theory.attrs["delta0"])
+    assert theory.attrs["regime"] == "chaotic"
+    assert "DMFT largest Lyapunov exponent" in page
 
     multi_ds = io.load(folder / "multiregion.nc")
     assert multi_ds.attrs["connectivity"] == "multiregion"

@@ -114,6 +114,19 @@ def test_autocorrelation_draws_each_trial_and_the_mean():
     assert ax.get_xlabel() == "lag (τ)"
 
 
+def test_autocorrelation_overlays_a_stored_theory_curve():
+    ds = simulation_like(trials=1)
+    lags = ds["lag"].values
+    ds["x_autocorrelation_theory"] = xr.DataArray(np.exp(-lags), dims=("lag",),
+                                                  attrs={"label": "DMFT"})
+    ax = plot.autocorrelation(ds)
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(dashed[0].get_ydata(), np.exp(-lags))
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["simulation", "DMFT"]
+
+
 def test_currents_one_labelled_line_per_component():
     ds = with_currents(simulation_like())
     ax = plot.currents(ds, trial=1)

@@ -24,6 +24,7 @@ from rnndyn import io
 from rnndyn.cli.demo_page import render_page, write_text_atomic
 from rnndyn.connectivity import gaussian, multiregion
 from rnndyn.simulate import Autocorrelation, MeanVariance, Network, Projection, Trajectory, simulate
+from rnndyn.theory.dmft import solve_random_network
 
 __all__ = ["DemoResult", "DemoSettings", "run_demo"]
 
@@ -84,6 +85,25 @@ def simulate_random_network(settings: DemoSettings) -> xr.Dataset:
                     record_every=settings.record_every, seed=settings.seed + 10, progress=False)
 
 
+def add_random_network_theory(ds: xr.Dataset, settings: DemoSettings) -> xr.Dataset:
+    """Store the DMFT prediction for network (a) next to its simulated autocorrelation.
+
+    Adds ``x_autocorrelation_theory`` (dims ``lag``: Delta(tau) of
+    `rnndyn.theory.dmft.solve_random_network`) and, as attributes, the predicted variance,
+    correlation time and largest Lyapunov exponent.
+    """
+    solution = solve_random_network(settings.g_random, phi=settings.phi)
+    lags = ds["lag"].values
+    theory = xr.DataArray(
+        solution.autocorrelation(lags), dims=("lag",), coords={"lag": lags},
+        attrs={"label": "DMFT (N → ∞)", "source": "rnndyn.theory.dmft.solve_random_network",
+               "regime": solution.regime, "delta0": solution.delta0,
+               "correlation_time": solution.correlation_time,
+               "lyapunov_exponent": solution.lyapunov_exponent()},
+    )
+    return ds.assign(x_autocorrelation_theory=theory)
+
+
 def simulate_multiregion_network(settings: DemoSettings) -> xr.Dataset:
     """Network (b): three regions with rank-1 couplings; records currents and a subsample."""
     connectivity = multiregion(settings.region_sizes, list(settings.region_gains),
@@ -134,6 +154,8 @@ def run_demo(
         return value
 
     random_ds = timed("simulated the random network", lambda: simulate_random_network(settings))
+    random_ds = timed("solved its mean-field theory (DMFT)",
+                      lambda: add_random_network_theory(random_ds, settings))
     multi_ds = timed("simulated the multiregion network",
                      lambda: simulate_multiregion_network(settings))
     files = {

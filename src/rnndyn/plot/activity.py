@@ -179,7 +179,9 @@ def autocorrelation(
     """Draw the population-averaged autocorrelation against the lag, one line per trial.
 
     Plots ``<variable>_autocorrelation`` (``C(τ) = (1/N) Σ_i <v_i(t) v_i(t+τ)>_t``) as
-    recorded by `rnndyn.simulate.Autocorrelation`, or ``<variable>_autocovariance``.
+    recorded by `rnndyn.simulate.Autocorrelation`, or ``<variable>_autocovariance``. A
+    ``<variable>_autocorrelation_theory`` variable (dims ``lag``; the demo stores the DMFT
+    prediction there) is drawn over it as a dashed black line labelled by its ``label`` attr.
 
     Parameters
     ----------
@@ -208,13 +210,20 @@ def autocorrelation(
     # Individual trials faintly, their mean boldly: the spread shows the estimate's noise.
     if values.shape[0] > 1:
         ax.plot(lags, values.T, color="0.7", linewidth=0.8)
-    ax.plot(lags, np.nanmean(values, axis=0), color="C0", linewidth=2.0,
-            label="mean over trials" if values.shape[0] > 1 else None)
+    theory = ds.get(f"{variable}_autocorrelation_theory")
+    mean_label = "mean over trials" if values.shape[0] > 1 else None
+    if mean_label is None and theory is not None:
+        mean_label = "simulation"
+    ax.plot(lags, np.nanmean(values, axis=0), color="C0", linewidth=2.0, label=mean_label)
+    if theory is not None:
+        # The DMFT's Delta(tau) (zero mean: autocorrelation and autocovariance coincide).
+        ax.plot(theory["lag"].values, theory.values, color="black", linestyle="--",
+                linewidth=1.5, label=theory.attrs.get("label", "theory"))
     ax.axhline(0.0, color="black", linewidth=0.5)
     ax.set_xlabel(f"lag ({_time_unit(ds)})")
     ax.set_ylabel(name)
     ax.set_title(f"population {'autocovariance' if covariance else 'autocorrelation'}")
-    if values.shape[0] > 1:
+    if mean_label is not None:
         ax.legend(fontsize="small")
     return ax
 

@@ -4,22 +4,65 @@ Submodules
 ----------
 gaussian
     Gaussian averages of nonlinearities (the building block of every mean-field equation).
+dmft
+    Stationary DMFT of random networks: variance, autocorrelation, Lyapunov exponent, critical
+    gain (`solve_random_network`, `critical_gain`).
+two_time
+    Time-dependent (two-time) DMFT of several populations from a given initial distribution
+    (`solve_two_time`).
+lowrank
+    Low-rank mean-field theory: latent dynamics with Gaussian, mixture, Monte Carlo and exact
+    finite-N backends; fixed points, limit cycles, structured chaos, phase diagram.
+
+See ``docs/theory.md`` for the conventions and decisions.
 """
 
 from __future__ import annotations
 
-from rnndyn.theory import gaussian
+from rnndyn.theory import dmft, gaussian, lowrank, two_time
+from rnndyn.theory.dmft import RandomNetworkSolution, critical_gain, solve_random_network
 from rnndyn.theory.gaussian import (
     activity_correlation,
     gaussian_expectation,
     gaussian_pair_expectation,
     mean_activity,
 )
+from rnndyn.theory.lowrank import (
+    FiniteLatentDynamics,
+    GaussianLatentDynamics,
+    LatentDynamics,
+    MixtureLatentDynamics,
+    SampledLatentDynamics,
+    find_fixed_points,
+    find_limit_cycle,
+    phase_diagram_rank_one,
+    solve_chaotic,
+    solve_fixed_point,
+)
+from rnndyn.theory.two_time import TwoTimeSolution, solve_two_time
 
 __all__ = [
+    "FiniteLatentDynamics",
+    "GaussianLatentDynamics",
+    "LatentDynamics",
+    "MixtureLatentDynamics",
+    "RandomNetworkSolution",
+    "SampledLatentDynamics",
+    "TwoTimeSolution",
     "activity_correlation",
+    "critical_gain",
+    "dmft",
+    "find_fixed_points",
+    "find_limit_cycle",
     "gaussian",
     "gaussian_expectation",
     "gaussian_pair_expectation",
+    "lowrank",
     "mean_activity",
+    "phase_diagram_rank_one",
+    "solve_chaotic",
+    "solve_fixed_point",
+    "solve_random_network",
+    "solve_two_time",
+    "two_time",
 ]
