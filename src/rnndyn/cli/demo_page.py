@@ -45,8 +45,10 @@ decays smoothly from its variance Δ(0): the quantity dynamic mean-field theory 
 accumulated while the network runs, after a transient. The dashed line is the N → ∞ prediction
 of the DMFT (<code>rnndyn.theory.dmft.solve_random_network</code>): Δ(τ) solves
 Δ'' = Δ − g² ⟨φ(x(t)) φ(x(t+τ))⟩, a classical particle in a potential whose energy is
-conserved. At N = 1000 a single network deviates from it by a few tens of percent at long lags,
-because each neuron keeps an O(1/√N) static offset; the deviation shrinks like 1/√N (see
+conserved. A single network of N = 1000 lies above it at long lags (by up to about a third of
+Δ(0) at lag 20): finite networks have slow collective modes and each neuron keeps a static
+offset, and a finite run adds the squared time mean of each neuron. Over lags 0 to 10 the
+deviation falls from about 30% at N = 1000 to 3% at N = 8000 (see
 <code>benchmarks/RESULTS.md</code>).</p>
 
 <h2>(b) Multiregion network</h2>
