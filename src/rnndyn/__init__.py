@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = ["ConvergenceError", "SimulationError", "__version__"]
 
 _SUBPACKAGES = {
-    "analysis", "connectivity", "io", "nonlinearities", "plot", "simulate", "theory",
+    "analysis", "connectivity", "io", "models", "nonlinearities", "plot", "simulate", "theory",
 }
 
 

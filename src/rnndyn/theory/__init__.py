@@ -13,13 +13,16 @@ two_time
 lowrank
     Low-rank mean-field theory: latent dynamics with Gaussian, mixture, Monte Carlo and exact
     finite-N backends; fixed points, limit cycles, structured chaos, phase diagram.
+multiregion
+    Multiregion networks (Clark & Beiran 2024): the effective-interaction matrix of the
+    currents (the rest of that theory is in progress, issue 4).
 
 See ``docs/theory.md`` for the conventions and decisions.
 """
 
 from __future__ import annotations
 
-from rnndyn.theory import dmft, gaussian, lowrank, two_time
+from rnndyn.theory import dmft, gaussian, lowrank, multiregion, two_time
 from rnndyn.theory.dmft import RandomNetworkSolution, critical_gain, solve_random_network
 from rnndyn.theory.gaussian import (
     activity_correlation,
@@ -59,6 +62,7 @@ __all__ = [
     "gaussian_pair_expectation",
     "lowrank",
     "mean_activity",
+    "multiregion",
     "phase_diagram_rank_one",
     "solve_chaotic",
     "solve_fixed_point",

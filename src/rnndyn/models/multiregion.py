@@ -1,0 +1,221 @@
+"""Multiregion rate networks parameterised by their effective-interaction tensor.
+
+The model of Clark & Beiran, "Structure of activity in multiregion recurrent neural networks"
+(arXiv 2402.12188). R regions; neuron i of region mu obeys::
+
+    dx_i^mu/dt = -x_i^mu + g_mu sum_j chi^mu_ij phi(x_j^mu)
+                 + sum_nu m_i^{mu nu} S^{mu nu}_inst + inputs
+    S^{mu nu}_inst = (1 / N_nu) sum_j n_j^{mu nu} phi(x_j^nu)
+
+with chi^mu_ij ~ N(0, 1 / N_mu) and a rank-one communication subspace for every ordered pair
+nu -> mu (mu = nu included). ``n^{mu nu}`` reads region nu out, ``m^{mu nu}`` writes into region
+mu. Both the vectors leaving region nu, ``{n^{mu nu}}_mu``, and those entering it,
+``{m^{nu rho}}_rho``, live on region nu's neurons; they are drawn jointly Gaussian, i.i.d. over
+neurons, with the overlaps::
+
+    T^{mu nu rho} = <n^{mu nu} m^{nu rho}>       (the effective-interaction tensor)
+    U^{nu rho rho'} = <m^{nu rho} m^{nu rho'}>   (input overlaps; they set region variances)
+
+Realisability: per region nu the covariance of ``(n^{. nu}, m^{nu .})`` is
+``[[A, B], [B^T, U^nu]]`` with ``B[mu, rho] = T^{mu nu rho}`` and ``A = <n n^T>`` free. It can be
+made positive semi-definite iff ``U^nu`` is (symmetric) PSD and every row of ``B`` lies in the
+range of ``U^nu`` (``B (I - U^+ U) = 0``). The loadings are drawn as::
+
+    m = (U^nu)^(1/2) z,    n = B (U^nu)^+ m + sqrt(readout_noise) z'
+
+so ``<n m^T> = B`` exactly in expectation, ``A = B U^+ B^T + readout_noise I``. The extra readout
+noise changes nothing at N -> infinity (only T and U enter the mean-field theory) and adds
+O(1/sqrt(N)) fluctuations of the overlaps at finite N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnndyn._validation import check_array, check_number
+from rnndyn.connectivity._random import resolve_seed
+from rnndyn.connectivity.regions import MultiRegionConnectivity, multiregion
+from rnndyn.nonlinearities import Nonlinearity, get_nonlinearity
+
+__all__ = ["MultiRegionModel", "draw_multiregion_loadings"]
+
+Loadings = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+
+_RANGE_TOL = 1e-9
+
+
+def _check_sizes(sizes: Any) -> tuple[int, ...]:
+    try:
+        values = tuple(int(s) for s in sizes)
+        ok = all(float(s) == int(s) for s in sizes)
+    except (TypeError, ValueError):
+        raise ValueError(f"sizes must be a sequence of integers >= 1, got {sizes!r}") from None
+    if not values or not ok or any(s < 1 for s in values):
+        raise ValueError(f"sizes must be a non-empty sequence of integers >= 1 (a region of "
+                         f"size 0 has no neurons), got {sizes!r}")
+    return values
+
+
+def _check_tensors(interactions: Any, input_overlaps: Any, n_regions: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    r = n_regions
+    t = check_array("interactions", interactions, shape=(r, r, r))
+    u = check_array("input_overlaps", input_overlaps, shape=(r, r, r))
+    for nu in range(r):
+        u_nu = u[nu]
+        if not np.allclose(u_nu, u_nu.T, rtol=0, atol=1e-12 * max(1.0, np.abs(u_nu).max())):
+            raise ValueError(f"input_overlaps[{nu}] (U^nu, the overlaps <m^(nu rho) m^(nu rho')>) "
+                             "must be symmetric")
+        eig = np.linalg.eigvalsh(u_nu)
+        if eig.min() < -1e-10 * max(1.0, eig.max()):
+            raise ValueError(f"input_overlaps[{nu}] must be positive semi-definite (a covariance); "
+                             f"its smallest eigenvalue is {eig.min():.3g}")
+        b = t[:, nu, :]
+        pinv = np.linalg.pinv(u_nu, hermitian=True)
+        leak = b - b @ pinv @ u_nu
+        if np.abs(leak).max() > _RANGE_TOL * max(1.0, np.abs(b).max()):
+            raise ValueError(
+                f"interactions[:, {nu}, :] cannot be realised with input_overlaps[{nu}]: the "
+                f"overlaps <n^(mu {nu}) m^({nu} rho)> must lie in the span of the input "
+                f"overlaps U^{nu} (a readout cannot overlap a direction the inputs do not have); "
+                f"the part outside has size {np.abs(leak).max():.3g}"
+            )
+    return t, u
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    eig, vec = np.linalg.eigh(matrix)
+    return (vec * np.sqrt(np.clip(eig, 0.0, None))) @ vec.T
+
+
+def draw_multiregion_loadings(
+    sizes: Any,
+    interactions: Any,
+    input_overlaps: Any,
+    *,
+    readout_noise: float = 0.0,
+    seed: int | np.random.Generator | None = None,
+) -> Loadings:
+    """Draw loadings ``m^{mu nu}``, ``n^{mu nu}`` that realise the overlaps (T, U).
+
+    Parameters
+    ----------
+    sizes : sequence of int >= 1
+        N_mu, the region sizes (R regions).
+    interactions : array (R, R, R)
+        ``T[mu, nu, rho] = <n^{mu nu} m^{nu rho}>`` over the neurons of region nu.
+    input_overlaps : array (R, R, R)
+        ``U[nu, rho, rho'] = <m^{nu rho} m^{nu rho'}>``; each ``U[nu]`` symmetric PSD.
+    readout_noise : float >= 0, default 0
+        Variance of the part of each ``n`` independent of the ``m`` (see the module docstring).
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    dict (target mu, source nu) -> (m of shape (N_mu,), n of shape (N_nu,))
+        The form `rnndyn.connectivity.multiregion` takes as ``couplings``.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match R, a U^nu that is not symmetric PSD, a T that no Gaussian
+        can realise with U, a region of size 0, a negative readout noise.
+    """
+    sizes = _check_sizes(sizes)
+    r = len(sizes)
+    t, u = _check_tensors(interactions, input_overlaps, r)
+    noise = check_number("readout_noise", readout_noise, low=0.0)
+    rng, _ = resolve_seed(seed)
+    entering: dict[tuple[int, int], np.ndarray] = {}
+    leaving: dict[tuple[int, int], np.ndarray] = {}
+    for nu, size in enumerate(sizes):
+        m = rng.standard_normal((size, r)) @ _psd_sqrt(u[nu])  # columns m^{nu rho}
+        coefficients = t[:, nu, :] @ np.linalg.pinv(u[nu], hermitian=True)  # (mu, rho)
+        n = m @ coefficients.T  # columns n^{mu nu}
+        if noise > 0:
+            n = n + np.sqrt(noise) * rng.standard_normal((size, r))
+        for rho in range(r):
+            entering[(nu, rho)] = m[:, rho]
+        for mu in range(r):
+            leaving[(mu, nu)] = n[:, mu]
+    return {(mu, nu): (entering[(mu, nu)], leaving[(mu, nu)])
+            for mu in range(r) for nu in range(r)}
+
+
+@dataclass(frozen=True)
+class MultiRegionModel:
+    """Parameters of a multiregion network (see the module docstring for the equations).
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        N_mu per region.
+    gains : tuple of float
+        g_mu, the within-region disorder strengths (>= 0).
+    interactions : ndarray (R, R, R)
+        The effective-interaction tensor ``T[mu, nu, rho]``.
+    input_overlaps : ndarray (R, R, R)
+        ``U[nu, rho, rho']``.
+    phi : str, default "erf"
+        The paper's nonlinearity is ``erf(sqrt(pi) x / 2)``; any name of
+        `rnndyn.nonlinearities` works.
+    readout_noise : float, default 0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.zeros((2, 2, 2)); t[0, 1, 0] = t[1, 0, 1] = 1.5   # 0 <-> 1 exchange
+    >>> u = np.stack([np.eye(2), np.eye(2)])
+    >>> model = MultiRegionModel((300, 300), (0.5, 0.5), t, u)
+    >>> model.connectivity(seed=0).n
+    600
+    """
+
+    sizes: tuple[int, ...]
+    gains: tuple[float, ...]
+    interactions: np.ndarray
+    input_overlaps: np.ndarray
+    phi: str | Nonlinearity = "erf"
+    readout_noise: float = 0.0
+    _checked: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        sizes = _check_sizes(self.sizes)
+        r = len(sizes)
+        gains = np.broadcast_to(np.asarray(self.gains, dtype=float), (r,)) \
+            if np.ndim(self.gains) == 0 else check_array("gains", self.gains, shape=(r,))
+        if np.any(gains < 0):
+            raise ValueError(f"gains must be >= 0 (one per region), got {self.gains!r}")
+        t, u = _check_tensors(self.interactions, self.input_overlaps, r)
+        check_number("readout_noise", self.readout_noise, low=0.0)
+        get_nonlinearity(self.phi)
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "gains", tuple(float(g) for g in gains))
+        object.__setattr__(self, "interactions", t)
+        object.__setattr__(self, "input_overlaps", u)
+
+    @property
+    def n_regions(self) -> int:
+        """R."""
+        return len(self.sizes)
+
+    def loadings(self, seed: int | np.random.Generator | None = None) -> Loadings:
+        """Draw the loadings; see `draw_multiregion_loadings`."""
+        return draw_multiregion_loadings(self.sizes, self.interactions, self.input_overlaps,
+                                         readout_noise=self.readout_noise, seed=seed)
+
+    def connectivity(self, seed: int | np.random.Generator | None = None
+                     ) -> MultiRegionConnectivity:
+        """The block operator: loadings first, then the disorder chi, from one generator."""
+        rng, _ = resolve_seed(seed)
+        couplings = self.loadings(rng)
+        return multiregion(self.sizes, list(self.gains), couplings=couplings, seed=rng)
+
+    def network(self, seed: int | np.random.Generator | None = None, **kwargs: Any) -> Any:
+        """A `rnndyn.simulate.Network` with this connectivity and ``phi``; kwargs go to it."""
+        from rnndyn.simulate.network import Network
+
+        return Network(self.connectivity(seed), phi=self.phi, **kwargs)
