@@ -14,8 +14,8 @@ lowrank
     Low-rank mean-field theory: latent dynamics with Gaussian, mixture, Monte Carlo and exact
     finite-N backends; fixed points, limit cycles, structured chaos, phase diagram.
 multiregion
-    Multiregion networks (Clark & Beiran 2024): the effective-interaction matrix of the
-    currents (the rest of that theory is in progress, issue 4).
+    Multiregion networks (Clark & Beiran 2024): stationary currents amid chaos and the
+    effective-interaction matrix (docs/theory/multiregion.md; more in progress, issue 4).
 
 See ``docs/theory.md`` for the conventions and decisions.
 """

@@ -18,13 +18,24 @@ has real part > 1.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import optimize
 
-from rnndyn._validation import check_array
+from rnndyn._errors import ConvergenceError
+from rnndyn._validation import check_array, check_int, check_number
+from rnndyn.nonlinearities import Nonlinearity, get_nonlinearity
+from rnndyn.theory.dmft import solve_random_network
+from rnndyn.theory.gaussian import mean_activity
 
-__all__ = ["effective_interaction_matrix"]
+__all__ = [
+    "CurrentFixedPoint",
+    "effective_interaction_matrix",
+    "find_current_fixed_points",
+    "solve_currents",
+]
 
 
 def effective_interaction_matrix(interactions: Any, gains: Any = None) -> np.ndarray:
@@ -58,3 +69,206 @@ def effective_interaction_matrix(interactions: Any, gains: Any = None) -> np.nda
     for nu in range(r):
         out[:, nu, nu, :] = psi[nu] * t[:, nu, :]
     return out.reshape(r * r, r * r)
+
+
+# --- stationary currents amid chaos ----------------------------------------------------------
+@dataclass(frozen=True)
+class CurrentFixedPoint:
+    """A stationary state of the currents (possibly amid within-region chaos).
+
+    Attributes
+    ----------
+    currents : ndarray (R, R)
+        ``S[mu, nu]``, the current region nu sends to region mu.
+    structured_variance : ndarray (R,)
+        ``S^nu . U^nu . S^nu``, the variance the currents put into each region.
+    variance : ndarray (R,)
+        ``Delta0^nu``, each region's total variance (structured + from disorder).
+    gains : ndarray (R,)
+        ``psi^nu = <phi'>(0, Delta0^nu)``.
+    regimes : tuple of str
+        Each region's DMFT regime (``"fixed_point"`` or ``"chaotic"``).
+    jacobian : ndarray (R^2, R^2)
+        Of the current dynamics ``dS/dt = -S + F(S)``, with each region's variance following
+        the currents adiabatically (exact without disorder; for g > 0 it neglects the lag of
+        the chaotic variance, so the stability it gives is an approximation there).
+    eigenvalues : ndarray (R^2,) complex
+    stable : bool
+        All eigenvalues have negative real part.
+    residual : float
+        ``max |F(S) - S|``.
+    iterations : int
+    """
+
+    currents: np.ndarray
+    structured_variance: np.ndarray
+    variance: np.ndarray
+    gains: np.ndarray
+    regimes: tuple[str, ...]
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray
+    stable: bool
+    residual: float
+    iterations: int
+
+    @property
+    def row_norms(self) -> np.ndarray:
+        """``|S^{mu .}|``: the size of all currents entering each region (R,)."""
+        return np.linalg.norm(self.currents, axis=1)
+
+
+class _CurrentMap:
+    """F(S)[mu, nu] = psi^nu(Delta0^nu) sum_rho T[mu, nu, rho] S[nu, rho]."""
+
+    def __init__(self, interactions: np.ndarray, input_overlaps: np.ndarray,
+                 disorder: np.ndarray, phi: Nonlinearity) -> None:
+        self.t, self.u, self.g, self.phi = interactions, input_overlaps, disorder, phi
+        self.r = interactions.shape[0]
+
+    def region_state(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+        structured = np.einsum("nr,nrq,nq->n", s, self.u, s)
+        variance = np.empty(self.r)
+        regimes = []
+        for nu in range(self.r):
+            if self.g[nu] == 0.0:
+                variance[nu], regime = structured[nu], "fixed_point"
+            else:
+                sol = solve_random_network(self.g[nu], self.phi,
+                                           input_variance=float(structured[nu]))
+                variance[nu], regime = sol.delta0, sol.regime
+            regimes.append(regime)
+        psi = mean_activity(self.phi, 0.0, variance, part="derivative")
+        return structured, variance, np.asarray(psi, dtype=float), tuple(regimes)
+
+    def __call__(self, s_flat: np.ndarray) -> np.ndarray:
+        s = s_flat.reshape(self.r, self.r)
+        _, _, psi, _ = self.region_state(s)
+        return (np.einsum("mnr,nr->mn", self.t, s) * psi[None, :]).ravel()
+
+    def jacobian(self, s_flat: np.ndarray, step: float = 1e-6) -> np.ndarray:
+        # Central differences: F is smooth in S (Gaussian averages of phi'), error O(step^2).
+        n = s_flat.size
+        out = np.empty((n, n))
+        for k in range(n):
+            e = np.zeros(n)
+            e[k] = step * max(1.0, abs(s_flat[k]))
+            out[:, k] = (self(s_flat + e) - self(s_flat - e)) / (2 * e[k])
+        return out - np.eye(n)
+
+
+def _check_model(interactions: Any, input_overlaps: Any, disorder: Any, phi: Any
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Nonlinearity]:
+    t = check_array("interactions", interactions, ndim=3)
+    r = t.shape[0]
+    if t.shape != (r, r, r):
+        raise ValueError(f"interactions must have shape (R, R, R), got {t.shape}")
+    u = check_array("input_overlaps", input_overlaps, shape=(r, r, r))
+    g = (np.full(r, float(disorder)) if np.ndim(disorder) == 0
+         else check_array("disorder", disorder, shape=(r,)))
+    if not np.all(np.isfinite(g)) or np.any(g < 0):
+        raise ValueError(f"disorder must be finite and >= 0 (g per region), got {disorder!r}")
+    for nu in range(r):
+        if np.linalg.eigvalsh((u[nu] + u[nu].T) / 2).min() < -1e-10:
+            raise ValueError(f"input_overlaps[{nu}] must be positive semi-definite")
+    return t, u, g, get_nonlinearity(phi)
+
+
+def solve_currents(
+    interactions: Any,
+    input_overlaps: Any,
+    disorder: Any = 0.0,
+    phi: str | Nonlinearity = "erf",
+    *,
+    initial_currents: Any,
+    tol: float = 1e-9,
+    max_iterations: int = 200,
+) -> CurrentFixedPoint:
+    """Solve for stationary currents from a starting guess (Powell hybrid method).
+
+    ``S[mu, nu] = psi^nu sum_rho T[mu, nu, rho] S[nu, rho]``, with
+    ``psi^nu = <phi'>(0, Delta0^nu)`` and ``Delta0^nu`` the total variance of region nu: the
+    structured part ``S^nu . U^nu . S^nu`` plus what the disorder g_nu adds, from the DMFT of a
+    random network with that static input variance (`rnndyn.theory.dmft.solve_random_network`;
+    Clark & Beiran 2024, where the currents are static amid chaos when g_nu > 1).
+
+    Parameters
+    ----------
+    interactions, input_overlaps : array (R, R, R)
+        T and U of `rnndyn.models.MultiRegionModel`.
+    disorder : float or array (R,)
+        g_nu per region.
+    phi : str or Nonlinearity, default "erf"
+    initial_currents : array (R, R)
+    tol : float
+        Required max-norm of ``F(S) - S``.
+    max_iterations : int
+
+    Returns
+    -------
+    CurrentFixedPoint
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match R, NaN, negative disorder, a non-PSD U.
+    ConvergenceError
+        If the root search stops above ``tol``; the message gives the residual reached.
+    """
+    t, u, g, nl = _check_model(interactions, input_overlaps, disorder, phi)
+    r = t.shape[0]
+    s0 = check_array("initial_currents", initial_currents, shape=(r, r))
+    tol = check_number("tol", tol, low=0.0, low_inclusive=False)
+    max_iterations = check_int("max_iterations", max_iterations)
+    fmap = _CurrentMap(t, u, g, nl)
+    result = optimize.root(lambda s: fmap(s) - s, s0.ravel(), method="hybr",
+                           options={"xtol": 1e-13, "maxfev": max_iterations})
+    s = result.x
+    residual = float(np.max(np.abs(fmap(s) - s)))
+    if not np.isfinite(residual) or residual > tol:
+        raise ConvergenceError(
+            f"solve_currents did not converge: residual {residual:.3g} > tol {tol:.3g} after "
+            f"{result.nfev} evaluations (max_iterations={max_iterations})"
+        )
+    structured, variance, psi, regimes = fmap.region_state(s.reshape(r, r))
+    jac = fmap.jacobian(s)
+    eig = np.linalg.eigvals(jac)
+    return CurrentFixedPoint(
+        currents=s.reshape(r, r), structured_variance=structured, variance=variance,
+        gains=psi, regimes=regimes, jacobian=jac, eigenvalues=eig,
+        stable=bool(np.all(eig.real < 0)), residual=residual, iterations=int(result.nfev),
+    )
+
+
+def find_current_fixed_points(
+    interactions: Any,
+    input_overlaps: Any,
+    disorder: Any = 0.0,
+    phi: str | Nonlinearity = "erf",
+    *,
+    n_starts: int = 12,
+    scale: float = 2.0,
+    seed: int | np.random.Generator | None = 0,
+    tol: float = 1e-9,
+    dedup_tol: float = 1e-6,
+) -> tuple[CurrentFixedPoint, ...]:
+    """All stationary current states found from many starts, duplicates removed.
+
+    Starts: zero and ``n_starts`` Gaussian points of standard deviation ``scale`` in antithetic
+    pairs (S, -S) (the equations are odd in S for odd phi). Starts that do not converge are
+    skipped. Results are sorted by the norm of S.
+    """
+    t, u, g, nl = _check_model(interactions, input_overlaps, disorder, phi)
+    r = t.shape[0]
+    n_starts = check_int("n_starts", n_starts)
+    rng = np.random.default_rng(seed)
+    half = rng.normal(scale=scale, size=((n_starts + 1) // 2, r, r))
+    starts = [np.zeros((r, r)), *half, *(-half)]
+    found: list[CurrentFixedPoint] = []
+    for start in starts:
+        try:
+            point = solve_currents(t, u, g, nl, initial_currents=start, tol=tol)
+        except ConvergenceError:
+            continue
+        if all(np.max(np.abs(point.currents - other.currents)) > dedup_tol for other in found):
+            found.append(point)
+    return tuple(sorted(found, key=lambda p: float(np.linalg.norm(p.currents))))
