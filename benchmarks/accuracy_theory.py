@@ -416,16 +416,18 @@ def kept_rows(path: Path, rows: list[Row], sizes: Sequence[int]) -> list[str]:
     if start < 0 or end < start:
         return []
     header = "| case | statistic | theory | " + " | ".join(f"N={n}" for n in sizes)
-    section = existing[start:end].splitlines()
-    if not any(line.startswith(header) for line in section):
+    lines = existing[start:end].splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(header)]
+    if not starts:
         return []
     done = {(row.case, row.statistic) for row in rows}
     out = []
-    for line in section:
+    # The accuracy table runs from its header (and separator) to the first non-table line.
+    for line in lines[starts[0] + 2:]:
+        if not line.startswith("| "):
+            break
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if (line.startswith("| ") and not line.startswith("| case") and len(cells) > 3
-                and cells[0] != "solver" and not line.startswith("| stationary")
-                and (cells[0], cells[1]) not in done and "ms |" not in line):
+        if (cells[0], cells[1]) not in done:
             out.append(line)
     return out
 

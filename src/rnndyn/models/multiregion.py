@@ -30,7 +30,7 @@ O(1/sqrt(N)) fluctuations of the overlaps at finite N.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -180,7 +180,6 @@ class MultiRegionModel:
     input_overlaps: np.ndarray
     phi: str | Nonlinearity = "erf"
     readout_noise: float = 0.0
-    _checked: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         sizes = _check_sizes(self.sizes)
