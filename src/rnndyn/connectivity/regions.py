@@ -269,13 +269,17 @@ class MultiRegionConnectivity(Connectivity):
     def _prepare(self, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
         scaled = self.random_blocks
         tensors: dict[str, Any] = {}
-        if self._equal_sizes():
+        if not np.any(self._gains):
+            pass  # no disorder: J is low-rank and costs O(N K) per product
+        elif self._equal_sizes() and np.all(self._gains):
             # Stored transposed so that bmm(x_r, W_r^T) gives x_r @ W_r^T for every region r.
             stacked = np.stack([block.T for block in scaled])
             tensors["stacked_transposed"] = torch.tensor(stacked, dtype=dtype, device=device)
         else:
+            # A region without disorder gets no block (None): it adds zeros, not an N^2 product.
             tensors["blocks"] = [
-                torch.tensor(block, dtype=dtype, device=device) for block in scaled
+                torch.tensor(block, dtype=dtype, device=device) if gain != 0 else None
+                for block, gain in zip(scaled, self._gains, strict=True)
             ]
         if self.coupling_rank > 0:
             tensors["readout"] = torch.tensor(self._readout_big, dtype=dtype, device=device)
@@ -289,14 +293,17 @@ class MultiRegionConnectivity(Connectivity):
             per_region = x.reshape(batch, self.n_regions, size).transpose(0, 1)
             out = torch.bmm(per_region, tensors["stacked_transposed"])
             out = out.transpose(0, 1).reshape(batch, self.n)
-        else:
+        elif "blocks" in tensors:
             out = torch.cat(
                 [
-                    torch.nn.functional.linear(x[:, region], block)
+                    torch.nn.functional.linear(x[:, region], block) if block is not None
+                    else torch.zeros_like(x[:, region])
                     for region, block in zip(self._slices, tensors["blocks"], strict=True)
                 ],
                 dim=1,
             )
+        else:
+            out = torch.zeros_like(x)
         if "readout" in tensors:
             # out + (x @ V_big) @ U_big^T in one fused call.
             out = torch.addmm(out, x @ tensors["readout"], tensors["input"].T)

@@ -26,6 +26,14 @@ range of ``U^nu`` (``B (I - U^+ U) = 0``). The loadings are drawn as::
 so ``<n m^T> = B`` exactly in expectation, ``A = B U^+ B^T + readout_noise I``. The extra readout
 noise changes nothing at N -> infinity (only T and U enter the mean-field theory) and adds
 O(1/sqrt(N)) fluctuations of the overlaps at finite N.
+
+Inputs: region nu receives ``I_nu(t) w^nu`` along its own direction ``w^nu``, drawn Gaussian
+and then made exactly orthogonal to the region's ``m``'s with squared norm N_nu (so it adds
+``I_nu^2`` to the region's variance and nothing to its currents). The optional
+``input_readout[mu, nu] = <n^{mu nu} w^nu>`` lets the readouts see the input, so it also drives
+the currents directly: ``n^{mu nu} += input_readout[mu, nu] w^nu``. `MultiRegionModel.network`
+sets the input weights to the R columns ``w^nu`` (column nu nonzero on region nu only), so
+``simulate(..., inputs=u)`` takes ``u`` of shape (R,) per time.
 """
 
 from __future__ import annotations
@@ -163,6 +171,9 @@ class MultiRegionModel:
         The paper's nonlinearity is ``erf(sqrt(pi) x / 2)``; any name of
         `rnndyn.nonlinearities` works.
     readout_noise : float, default 0
+    input_readout : ndarray (R, R), optional
+        ``V[mu, nu] = <n^{mu nu} w^nu>``, the overlap of readouts with the input directions
+        (see the module docstring); default none.
 
     Examples
     --------
@@ -180,6 +191,7 @@ class MultiRegionModel:
     input_overlaps: np.ndarray
     phi: str | Nonlinearity = "erf"
     readout_noise: float = 0.0
+    input_readout: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         sizes = _check_sizes(self.sizes)
@@ -191,6 +203,9 @@ class MultiRegionModel:
         t, u = _check_tensors(self.interactions, self.input_overlaps, r)
         check_number("readout_noise", self.readout_noise, low=0.0)
         get_nonlinearity(self.phi)
+        if self.input_readout is not None:
+            object.__setattr__(self, "input_readout",
+                               check_array("input_readout", self.input_readout, shape=(r, r)))
         object.__setattr__(self, "sizes", sizes)
         object.__setattr__(self, "gains", tuple(float(g) for g in gains))
         object.__setattr__(self, "interactions", t)
@@ -206,15 +221,63 @@ class MultiRegionModel:
         return draw_multiregion_loadings(self.sizes, self.interactions, self.input_overlaps,
                                          readout_noise=self.readout_noise, seed=seed)
 
-    def connectivity(self, seed: int | np.random.Generator | None = None
-                     ) -> MultiRegionConnectivity:
-        """The block operator: loadings first, then the disorder chi, from one generator."""
+    def realise(self, seed: int | np.random.Generator | None = None
+                ) -> tuple[MultiRegionConnectivity, np.ndarray]:
+        """Draw one network: its block operator and its input directions.
+
+        From one generator: the loadings, then (with ``input_readout``) the input directions
+        ``w^nu`` that the readouts overlap, then the disorder chi; without ``input_readout``
+        the directions are drawn after chi, so the connectivity of a seed does not depend on
+        whether inputs are used.
+
+        Returns
+        -------
+        connectivity : MultiRegionConnectivity
+        input_weights : ndarray (sum N_mu, R)
+            Column nu is ``w^nu`` on the neurons of region nu and 0 elsewhere.
+        """
         rng, _ = resolve_seed(seed)
         couplings = self.loadings(rng)
-        return multiregion(self.sizes, list(self.gains), couplings=couplings, seed=rng)
+        r = self.n_regions
+
+        def draw_directions() -> list[np.ndarray]:
+            out = []
+            for nu, size in enumerate(self.sizes):
+                w = rng.standard_normal(size)
+                # Exactly orthogonal to the region's m's: the theory's input adds I^2 to the
+                # variance and nothing to the currents, and a sample overlap O(I / sqrt(N))
+                # would feed strong inputs into small currents.
+                m = np.column_stack([couplings[(nu, rho)][0].ravel() for rho in range(r)])
+                q, _ = np.linalg.qr(m)
+                w = w - q @ (q.T @ w)
+                out.append(w * np.sqrt(size) / max(np.linalg.norm(w), 1e-300))
+            return out
+
+        if self.input_readout is not None:
+            directions = draw_directions()
+            v = self.input_readout
+            couplings = {(mu, nu): (m, n + v[mu, nu] * directions[nu])
+                         for (mu, nu), (m, n) in couplings.items()}
+            conn = multiregion(self.sizes, list(self.gains), couplings=couplings, seed=rng)
+        else:
+            conn = multiregion(self.sizes, list(self.gains), couplings=couplings, seed=rng)
+            directions = draw_directions()
+        weights = np.zeros((sum(self.sizes), r))
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        for nu in range(r):
+            weights[offsets[nu]:offsets[nu + 1], nu] = directions[nu]
+        return conn, weights
+
+    def connectivity(self, seed: int | np.random.Generator | None = None
+                     ) -> MultiRegionConnectivity:
+        """The block operator of `realise` (loadings first, then the disorder chi)."""
+        return self.realise(seed)[0]
 
     def network(self, seed: int | np.random.Generator | None = None, **kwargs: Any) -> Any:
-        """A `rnndyn.simulate.Network` with this connectivity and ``phi``; kwargs go to it."""
+        """A `rnndyn.simulate.Network` with this connectivity, ``phi`` and the R input
+        directions as ``input_weights`` (see `realise`); kwargs go to the Network."""
         from rnndyn.simulate.network import Network
 
-        return Network(self.connectivity(seed), phi=self.phi, **kwargs)
+        conn, weights = self.realise(seed)
+        kwargs.setdefault("input_weights", weights)
+        return Network(conn, phi=self.phi, **kwargs)

@@ -9,18 +9,23 @@ Axes-level functions take a simulation Dataset (from `rnndyn.simulate.simulate` 
     plot.autocorrelation(ds)          # needs an Autocorrelation recorder
     plot.currents(ds_multiregion)     # needs Projection.currents
     plot.latents(ds_low_rank)         # needs Projection.latents
+    plot.current_dynamics(time, currents, theory=trajectory)   # arrays (T, R, R)
+    plot.phase_diagram(rnndyn.theory.multiregion.phase_diagram(...))
 
 `activity_figure` composes them, one row per dataset, and saves the figure atomically.
 """
 
 from rnndyn.plot.activity import autocorrelation, currents, latents, raster, traces
 from rnndyn.plot.figure import activity_figure, save_figure
+from rnndyn.plot.multiregion import current_dynamics, phase_diagram
 
 __all__ = [
     "activity_figure",
     "autocorrelation",
+    "current_dynamics",
     "currents",
     "latents",
+    "phase_diagram",
     "raster",
     "save_figure",
     "traces",

@@ -31,12 +31,27 @@ from rnndyn.theory.dmft import solve_random_network
 from rnndyn.theory.gaussian import mean_activity
 
 __all__ = [
+    "STATES",
+    "CurrentDynamics",
     "CurrentFixedPoint",
+    "CurrentLimitCycle",
     "CurrentTrajectory",
+    "PeriodEstimate",
+    "SymmetricFixedPointSet",
+    "bare_gain",
     "effective_interaction_matrix",
+    "estimate_period",
     "find_current_fixed_points",
+    "find_current_limit_cycle",
     "integrate_currents",
+    "phase_diagram",
+    "quiescence_boundary",
+    "solve_current_dynamics",
     "solve_currents",
+    "structured_variance_for_gain",
+    "symmetric_fixed_point_set",
+    "symmetric_interactions",
+    "transmission_threshold",
 ]
 
 
@@ -83,7 +98,8 @@ class CurrentFixedPoint:
     currents : ndarray (R, R)
         ``S[mu, nu]``, the current region nu sends to region mu.
     structured_variance : ndarray (R,)
-        ``S^nu . U^nu . S^nu``, the variance the currents put into each region.
+        ``S^nu . U^nu . S^nu + I_nu^2``, the variance the currents (and static inputs) put
+        into each region.
     variance : ndarray (R,)
         ``Delta0^nu``, each region's total variance (structured + from disorder).
     gains : ndarray (R,)
@@ -120,15 +136,24 @@ class CurrentFixedPoint:
 
 
 class _CurrentMap:
-    """F(S)[mu, nu] = psi^nu(Delta0^nu) sum_rho T[mu, nu, rho] S[nu, rho]."""
+    """F(S)[mu, nu] = psi^nu(Delta0^nu) (sum_rho T[mu, nu, rho] S[nu, rho] + V[mu, nu] I_nu).
+
+    ``inputs`` I (R,) are static input amplitudes along directions independent of the m's
+    (they add I_nu^2 to the variance of region nu); ``input_readout`` V (R, R) is the overlap
+    of the readouts with them.
+    """
 
     def __init__(self, interactions: np.ndarray, input_overlaps: np.ndarray,
-                 disorder: np.ndarray, phi: Nonlinearity) -> None:
+                 disorder: np.ndarray, phi: Nonlinearity, inputs: np.ndarray | None = None,
+                 input_readout: np.ndarray | None = None) -> None:
         self.t, self.u, self.g, self.phi = interactions, input_overlaps, disorder, phi
         self.r = interactions.shape[0]
+        self.inputs = np.zeros(self.r) if inputs is None else inputs
+        self.input_readout = (np.zeros((self.r, self.r)) if input_readout is None
+                              else input_readout)
 
     def region_state(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
-        structured = np.einsum("nr,nrq,nq->n", s, self.u, s)
+        structured = np.einsum("nr,nrq,nq->n", s, self.u, s) + self.inputs**2
         variance = np.empty(self.r)
         regimes = []
         for nu in range(self.r):
@@ -145,7 +170,8 @@ class _CurrentMap:
     def __call__(self, s_flat: np.ndarray) -> np.ndarray:
         s = s_flat.reshape(self.r, self.r)
         _, _, psi, _ = self.region_state(s)
-        return (np.einsum("mnr,nr->mn", self.t, s) * psi[None, :]).ravel()
+        drive = np.einsum("mnr,nr->mn", self.t, s) + self.input_readout * self.inputs[None, :]
+        return (drive * psi[None, :]).ravel()
 
     def jacobian(self, s_flat: np.ndarray, step: float = 1e-6) -> np.ndarray:
         # Central differences: F is smooth in S (Gaussian averages of phi'), error O(step^2).
@@ -175,6 +201,14 @@ def _check_model(interactions: Any, input_overlaps: Any, disorder: Any, phi: Any
     return t, u, g, get_nonlinearity(phi)
 
 
+def _check_inputs(inputs: Any, input_readout: Any, r: int
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    i = None if inputs is None else check_array("inputs", inputs, shape=(r,))
+    v = None if input_readout is None else check_array("input_readout", input_readout,
+                                                       shape=(r, r))
+    return i, v
+
+
 def solve_currents(
     interactions: Any,
     input_overlaps: Any,
@@ -182,6 +216,8 @@ def solve_currents(
     phi: str | Nonlinearity = "erf",
     *,
     initial_currents: Any,
+    inputs: Any = None,
+    input_readout: Any = None,
     tol: float = 1e-9,
     max_iterations: int = 200,
 ) -> CurrentFixedPoint:
@@ -201,6 +237,13 @@ def solve_currents(
         g_nu per region.
     phi : str or Nonlinearity, default "erf"
     initial_currents : array (R, R)
+    inputs : array (R,), optional
+        Static input amplitudes I_nu along directions independent of the m's (the inputs of
+        `rnndyn.models.MultiRegionModel.network`); they add I_nu^2 to region nu's structured
+        variance, which lowers its gain psi^nu.
+    input_readout : array (R, R), optional
+        ``V[mu, nu] = <n^{mu nu} w^nu>``: with it the input also drives the currents,
+        ``F[mu, nu] += psi^nu V[mu, nu] I_nu``.
     tol : float
         Required max-norm of ``F(S) - S``.
     max_iterations : int
@@ -221,11 +264,18 @@ def solve_currents(
     s0 = check_array("initial_currents", initial_currents, shape=(r, r))
     tol = check_number("tol", tol, low=0.0, low_inclusive=False)
     max_iterations = check_int("max_iterations", max_iterations)
-    fmap = _CurrentMap(t, u, g, nl)
-    result = optimize.root(lambda s: fmap(s) - s, s0.ravel(), method="hybr",
+    fmap = _CurrentMap(t, u, g, nl, *_check_inputs(inputs, input_readout, r))
+    def residual_of(s: np.ndarray) -> np.ndarray:
+        # A diverging trial step (huge or non-finite S) is answered with a huge residual so
+        # the root search backs off instead of failing inside the DMFT of a region.
+        if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e8:
+            return np.full_like(s, 1e10)
+        return fmap(s) - s
+
+    result = optimize.root(residual_of, s0.ravel(), method="hybr",
                            options={"xtol": 1e-13, "maxfev": max_iterations})
     s = result.x
-    residual = float(np.max(np.abs(fmap(s) - s)))
+    residual = float(np.max(np.abs(residual_of(s))))
     if not np.isfinite(residual) or residual > tol:
         raise ConvergenceError(
             f"solve_currents did not converge: residual {residual:.3g} > tol {tol:.3g} after "
@@ -250,14 +300,17 @@ def find_current_fixed_points(
     n_starts: int = 12,
     scale: float = 2.0,
     seed: int | np.random.Generator | None = 0,
+    inputs: Any = None,
+    input_readout: Any = None,
     tol: float = 1e-9,
     dedup_tol: float = 1e-6,
 ) -> tuple[CurrentFixedPoint, ...]:
     """All stationary current states found from many starts, duplicates removed.
 
     Starts: zero and ``n_starts`` Gaussian points of standard deviation ``scale`` in antithetic
-    pairs (S, -S) (the equations are odd in S for odd phi). Starts that do not converge are
-    skipped. Results are sorted by the norm of S.
+    pairs (S, -S) (the equations are odd in S for odd phi and no input readout). Starts that
+    do not converge are skipped. Results are sorted by the norm of S. ``inputs`` and
+    ``input_readout`` are as in `solve_currents`.
     """
     t, u, g, nl = _check_model(interactions, input_overlaps, disorder, phi)
     r = t.shape[0]
@@ -268,7 +321,8 @@ def find_current_fixed_points(
     found: list[CurrentFixedPoint] = []
     for start in starts:
         try:
-            point = solve_currents(t, u, g, nl, initial_currents=start, tol=tol)
+            point = solve_currents(t, u, g, nl, initial_currents=start, tol=tol,
+                                   inputs=inputs, input_readout=input_readout)
         except ConvergenceError:
             continue
         if all(np.max(np.abs(point.currents - other.currents)) > dedup_tol for other in found):
@@ -287,7 +341,7 @@ class CurrentTrajectory:
     currents : ndarray (T, R, R)
         ``S[t, mu, nu]``.
     variance : ndarray (T, R)
-        Each region's variance ``S^nu . U^nu . S^nu`` along the way.
+        Each region's variance ``S^nu . U^nu . S^nu + I_nu^2`` along the way.
     """
 
     time: np.ndarray
@@ -302,6 +356,8 @@ def integrate_currents(
     time: Any,
     phi: str | Nonlinearity = "erf",
     *,
+    inputs: Any = None,
+    input_readout: Any = None,
     rtol: float = 1e-9,
     atol: float = 1e-11,
 ) -> CurrentTrajectory:
@@ -323,6 +379,11 @@ def integrate_currents(
     time : array (T,)
         Increasing output times, starting at the initial time.
     phi : str or Nonlinearity, default "erf"
+    inputs : array (R,) or callable, optional
+        Input amplitudes I_nu (see `solve_currents`), constant or a function ``t -> (R,)``;
+        a switch in a callable input should fall on a point of ``time`` or be smooth, since
+        the integrator steps adaptively.
+    input_readout : array (R, R), optional
     rtol, atol : float
         Tolerances of the integrator.
 
@@ -343,11 +404,46 @@ def integrate_currents(
     grid = check_array("time", time, ndim=1)
     if grid.size < 2 or np.any(np.diff(grid) <= 0):
         raise ValueError("time must be an increasing array of at least 2 times")
-    fmap = _CurrentMap(t, u, np.zeros(r), nl)
-    solution = integrate.solve_ivp(lambda _, s: fmap(s) - s, (grid[0], grid[-1]), s0.ravel(),
+    if callable(inputs):
+        input_at = inputs
+        check_array("inputs", input_at(float(grid[0])), shape=(r,))
+        readout = _check_inputs(None, input_readout, r)[1]
+    else:
+        static, readout = _check_inputs(inputs, input_readout, r)
+        input_at = (lambda _t: static) if static is not None else (lambda _t: np.zeros(r))
+    fmap = _CurrentMap(t, u, np.zeros(r), nl, None, readout)
+
+    def rhs(time_now: float, s: np.ndarray) -> np.ndarray:
+        fmap.inputs = np.asarray(input_at(time_now), dtype=float)
+        return fmap(s) - s
+
+    solution = integrate.solve_ivp(rhs, (grid[0], grid[-1]), s0.ravel(),
                                    method="DOP853", t_eval=grid, rtol=rtol, atol=atol)
     if not solution.success:
         raise ConvergenceError(f"integrate_currents: the integrator failed: {solution.message}")
     currents = solution.y.T.reshape(-1, r, r)
-    variance = np.einsum("tnr,nrq,tnq->tn", currents, u, currents)
+    input_values = np.array([np.asarray(input_at(float(tt)), dtype=float) for tt in grid])
+    variance = np.einsum("tnr,nrq,tnq->tn", currents, u, currents) + input_values**2
     return CurrentTrajectory(time=grid, currents=currents, variance=variance)
+
+
+# Imported last: these modules use the functions above.
+from rnndyn.theory._multiregion_cycles import (  # noqa: E402
+    CurrentLimitCycle,
+    PeriodEstimate,
+    estimate_period,
+    find_current_limit_cycle,
+)
+from rnndyn.theory._multiregion_dynamics import (  # noqa: E402
+    CurrentDynamics,
+    solve_current_dynamics,
+)
+from rnndyn.theory._multiregion_phase import STATES, phase_diagram, quiescence_boundary  # noqa: E402
+from rnndyn.theory._multiregion_symmetric import (  # noqa: E402
+    SymmetricFixedPointSet,
+    bare_gain,
+    structured_variance_for_gain,
+    symmetric_fixed_point_set,
+    symmetric_interactions,
+    transmission_threshold,
+)
