@@ -3,6 +3,7 @@
 import re
 import time
 
+import numpy as np
 import pytest
 
 from rnndyn import io
@@ -11,7 +12,7 @@ from rnndyn.cli.main import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SMALL = DemoSettings(n_random=120, region_sizes=(60, 50, 40), t_max=30.0, t_start=10.0,
-                     max_lag=5.0, sampled_neurons=40, coupling_strength=4.0)
+                     max_lag=5.0, sampled_neurons=40)
 
 
 def check_outputs(folder, settings):
@@ -45,7 +46,11 @@ def check_outputs(folder, settings):
     multi_ds = io.load(folder / "multiregion.nc")
     assert multi_ds.attrs["connectivity"] == "multiregion"
     assert list(multi_ds["region_size"].values) == list(settings.region_sizes)
-    assert multi_ds["current"].sizes["current_component"] == len(settings.couplings)
+    r = len(settings.region_sizes)
+    assert multi_ds["current"].sizes["current_component"] == r * r
+    theory = multi_ds["current_theory"]
+    assert theory.sizes[theory.dims[0]] == multi_ds["current"].sizes[theory.dims[0]]
+    assert np.all(np.isfinite(theory.values))
     assert multi_ds["x_sample"].sizes["sampled_neuron"] == settings.sampled_neurons
     assert not list(folder.glob(".*.tmp"))  # atomic writes leave no temporaries
 

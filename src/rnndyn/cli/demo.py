@@ -2,9 +2,11 @@
 
 (a) A chaotic random network (Sompolinsky, Crisanti & Sommers 1988): Gaussian J with gain
 g = 2 > 1, where the quiescent state is unstable and activity fluctuates chaotically.
-(b) A multiregion network: three regions with their own random recurrence (two chaotic, one
-sub-critical) talking through rank-1 communication subspaces in a loop, plus rank-1 structure
-within each region; the currents carried by each subspace are recorded.
+(b) A multiregion network (Clark & Beiran 2024): three regions with symmetric effective
+interactions exchange currents through rank-1 communication subspaces; region 0 has disorder
+g = 1.5 (chaotic on its own, quenched by the currents it carries); the recorded currents are
+drawn over the mean-field prediction (`rnndyn.theory.multiregion.solve_current_dynamics`, the
+two-time DMFT with currents).
 
 Outputs in the chosen folder: ``demo.png``, ``index.html``, ``random_network.nc`` and
 ``multiregion.nc``, each written atomically.
@@ -22,9 +24,11 @@ import xarray as xr
 
 from rnndyn import io
 from rnndyn.cli.demo_page import render_page, write_text_atomic
-from rnndyn.connectivity import gaussian, multiregion
+from rnndyn.connectivity import gaussian
+from rnndyn.models import MultiRegionModel
 from rnndyn.simulate import Autocorrelation, MeanVariance, Network, Projection, Trajectory, simulate
 from rnndyn.theory.dmft import solve_random_network
+from rnndyn.theory.multiregion import solve_current_dynamics, symmetric_interactions
 
 __all__ = ["DemoResult", "DemoSettings", "run_demo"]
 
@@ -35,13 +39,13 @@ class DemoSettings:
 
     n_random: int = 1000
     g_random: float = 2.0
-    region_sizes: tuple[int, ...] = (500, 400, 300)
-    region_gains: tuple[float, ...] = (1.8, 1.5, 0.8)
-    # (target, source) pairs: a loop 0 -> 1 -> 2 -> 0 between regions, and one within each.
-    couplings: tuple[tuple[int, int], ...] = ((1, 0), (2, 1), (0, 2), (0, 0), (1, 1), (2, 2))
-    # Input loadings U ~ N(0, s^2): with random V the readout V^T phi(x) / N is O(1/sqrt(N)),
-    # so s of order sqrt(N) / 2 lets each subspace drive its target by O(1).
-    coupling_strength: float = 10.0
+    region_sizes: tuple[int, ...] = (1000, 1000, 1000)
+    region_gains: tuple[float, ...] = (1.5, 0.0, 0.0)
+    # Symmetric interactions T[mu, nu, rho] = delta(mu, rho) sqrt(b_mu b_nu) (mu != nu): every
+    # pair of regions exchanges a current; region 0's chaos takes part of its variance budget.
+    routing_coupling: tuple[float, ...] = (3.0, 2.3, 2.6)
+    initial_currents: tuple[float, ...] = (0.3, -0.2, 0.25, 0.1, -0.3, 0.2)
+    region_phi: str = "erf"
     phi: str = "tanh"
     t_max: float = 200.0
     dt: float = 0.1
@@ -62,17 +66,20 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-CouplingArrays = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+def multiregion_model(settings: DemoSettings) -> MultiRegionModel:
+    """Network (b) as a `rnndyn.models.MultiRegionModel` (U = I in every region)."""
+    r = len(settings.region_sizes)
+    interactions = symmetric_interactions(np.zeros(r), settings.routing_coupling)
+    return MultiRegionModel(settings.region_sizes, settings.region_gains, interactions,
+                            np.stack([np.eye(r)] * r), phi=settings.region_phi)
 
 
-def _coupling_arrays(settings: DemoSettings) -> CouplingArrays:
-    rng = np.random.default_rng(settings.seed + 1)
-    sizes = settings.region_sizes
-    return {
-        (target, source): (settings.coupling_strength * rng.standard_normal(sizes[target]),
-                           rng.standard_normal(sizes[source]))
-        for target, source in settings.couplings
-    }
+def _initial_currents(settings: DemoSettings) -> np.ndarray:
+    r = len(settings.region_sizes)
+    s0 = np.zeros((r, r))
+    off_diagonal = ~np.eye(r, dtype=bool)
+    s0[off_diagonal] = np.resize(settings.initial_currents, off_diagonal.sum())
+    return s0
 
 
 def simulate_random_network(settings: DemoSettings) -> xr.Dataset:
@@ -105,16 +112,52 @@ def add_random_network_theory(ds: xr.Dataset, settings: DemoSettings) -> xr.Data
 
 
 def simulate_multiregion_network(settings: DemoSettings) -> xr.Dataset:
-    """Network (b): three regions with rank-1 couplings; records currents and a subsample."""
-    connectivity = multiregion(settings.region_sizes, list(settings.region_gains),
-                               couplings=_coupling_arrays(settings), seed=settings.seed + 2)
+    """Network (b): records the currents, a subsample of x and the variance of each neuron.
+
+    The run starts on the span of the input loadings, ``x^nu = sum_rho m^{nu rho} S0^{nu rho}``,
+    the initial condition the mean-field theory is given too.
+    """
+    network = multiregion_model(settings).network(seed=settings.seed + 2)
+    connectivity = network.connectivity
+    s0 = _initial_currents(settings)
+    r = s0.shape[0]
+    x0 = np.concatenate([sum(connectivity.couplings[(nu, rho)][0].ravel() * s0[nu, rho]
+                             for rho in range(r)) for nu in range(r)])
     record = [Trajectory("x", neurons=min(settings.sampled_neurons, connectivity.n),
                          seed=settings.seed + 3),
               Projection.currents(connectivity),
               MeanVariance("x", t_start=settings.t_start)]
-    return simulate(Network(connectivity, phi=settings.phi), t_max=settings.t_max,
-                    dt=settings.dt, record=record, record_every=settings.record_every,
-                    seed=settings.seed + 20, progress=False)
+    return simulate(network, t_max=settings.t_max, dt=settings.dt, x0=x0, record=record,
+                    record_every=settings.record_every, seed=settings.seed + 20, progress=False)
+
+
+def add_multiregion_theory(ds: xr.Dataset, settings: DemoSettings) -> xr.Dataset:
+    """Store the mean-field currents of network (b) beside the simulated ones.
+
+    Adds ``current_theory`` (dims of ``current`` without ``trial``): the readout
+    ``H = psi T S`` of `rnndyn.theory.multiregion.solve_current_dynamics` (the two-time DMFT
+    with currents) from the simulation's initial currents, which is what
+    `Projection.currents` records.
+    """
+    model = multiregion_model(settings)
+    solution = solve_current_dynamics(model.interactions, model.input_overlaps,
+                                      np.asarray(settings.region_gains), settings.region_phi,
+                                      initial_currents=_initial_currents(settings),
+                                      t_max=settings.t_max, dt=settings.dt)
+    current = ds["current"]
+    time_dim = current.dims[0]
+    times = current[time_dim].values
+    values = np.stack([
+        np.interp(times, solution.time,
+                  solution.drive[:, int(target), int(source)])
+        for target, source in zip(current["target_region"].values,
+                                  current["source_region"].values, strict=True)
+    ], axis=1)
+    theory = xr.DataArray(values, dims=(time_dim, current.dims[2]),
+                          coords={time_dim: times},
+                          attrs={"label": "mean-field theory (N → ∞)",
+                                 "source": "rnndyn.theory.multiregion.solve_current_dynamics"})
+    return ds.assign(current_theory=theory)
 
 
 def run_demo(
@@ -158,6 +201,8 @@ def run_demo(
                       lambda: add_random_network_theory(random_ds, settings))
     multi_ds = timed("simulated the multiregion network",
                      lambda: simulate_multiregion_network(settings))
+    multi_ds = timed("solved its mean-field theory (currents + two-time DMFT)",
+                     lambda: add_multiregion_theory(multi_ds, settings))
     files = {
         "figure": folder / "demo.png",
         "random": folder / "random_network.nc",

@@ -234,7 +234,8 @@ def currents(ds: xr.Dataset, trial: int = 0, ax: Axes | None = None) -> Axes:
     Plots the ``current`` variable recorded by `rnndyn.simulate.Projection.currents`: the
     readout ``V_{rs}^T phi(x_s) / N_s`` of each coupling from source ``s`` to target ``r``.
     Lines are coloured by target region and labelled ``r ← s`` (with the rank component
-    when a coupling has rank > 1).
+    when a coupling has rank > 1). A ``current_theory`` variable (same time and component
+    dims, no trial; the demo stores the mean-field prediction) is drawn dotted in black.
 
     Parameters
     ----------
@@ -268,6 +269,13 @@ def currents(ds: xr.Dataset, trial: int = 0, ax: Axes | None = None) -> Axes:
         label = f"{pair[0]} ← {pair[1]}" + (f" ({rank_index})" if rank_index else "")
         ax.plot(time, current.values[:, index], linewidth=1.0, label=label,
                 color=f"C{pair[0] % 10}", linestyle=("-", "--", ":", "-.")[pair[1] % 4])
+    theory = ds.get("current_theory")
+    if theory is not None:
+        theory = theory.transpose(theory.dims[0], component)
+        for index in range(theory.sizes[component]):
+            ax.plot(theory[theory.dims[0]].values, theory.values[:, index], color="black",
+                    linewidth=0.8, linestyle=":",
+                    label=theory.attrs.get("label", "theory") if index == 0 else None)
     ax.set_xlabel(_time_label(ds))
     ax.set_ylabel("current")
     ax.set_title("inter-region currents (target ← source)")
