@@ -398,7 +398,11 @@ def time_solvers(log: Callable[[str], None]) -> list[tuple[str, float, float | N
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            work()
+            try:
+                work()
+            except Exception as error:  # a failing solver is reported, not fatal to the table
+                log(f"  timing failed: {error!r}")
+                return float("nan")
             times.append(time.perf_counter() - start)
         return min(times)
 
@@ -463,7 +467,9 @@ def markdown(rows: list[Row], timings: list[tuple[str, float, float | None]], co
     ]
     for row in rows:
         cells = " | ".join(f"{row.errors[n]:.2e}" if n in row.errors else "-" for n in sizes)
-        lines.append(f"| {row.case} | {row.statistic} | {row.theory_value} | {cells} | "
+        case, statistic, theory = (text.replace("|", "\\|") for text in
+                                   (row.case, row.statistic, row.theory_value))
+        lines.append(f"| {case} | {statistic} | {theory} | {cells} | "
                      f"{row.exponent:+.2f} | {row.verdict} |")
     if timings:
         lines += ["", "Solver speed (best of 3; solve_current_dynamics once):", "",
