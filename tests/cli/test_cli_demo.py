@@ -71,7 +71,9 @@ def test_full_demo_from_the_command_line(tmp_path, capsys):
     elapsed = time.perf_counter() - started
     check_outputs(tmp_path / "out", DemoSettings())
     assert re.search(r"total \d+\.\d+ s", capsys.readouterr().out)
-    assert elapsed < 60
+    # 5.3 s alone on 2 cores; 84 s once while another job held both cores. The bound catches
+    # an order-of-magnitude regression without failing on a shared machine.
+    assert elapsed < 180
 
 
 def test_quiet_demo_prints_nothing(tmp_path, capsys):
