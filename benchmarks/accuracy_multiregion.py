@@ -48,9 +48,12 @@ from typing import Any
 import numpy as np
 import torch
 
+# The RESULTS.md helpers are shared with accuracy_theory.py, next to this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy_theory
 import rnndyn
+from accuracy_theory import fit_exponent, write_atomically
 from rnndyn.models import MultiRegionModel
-from rnndyn.plot._files import atomic_path
 from rnndyn.simulate import Projection, simulate
 from rnndyn.theory.multiregion import (
     effective_interaction_matrix,
@@ -64,9 +67,9 @@ from rnndyn.theory.multiregion import (
 )
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
+KEEP_MARKER = accuracy_theory.KEEP_MARKER
 BEGIN = "<!-- accuracy_multiregion.py: begin -->"
 END = "<!-- accuracy_multiregion.py: end -->"
-KEEP_MARKER = "<!-- Not generated: kept when bench_simulate.py rewrites this file. -->"
 CRITERION = 0.05  # the issue: fixed-point currents and limit-cycle periods within 5%
 
 
@@ -364,14 +367,6 @@ class Row:
         return f"{ok} ({error:.1%} at N={largest})"
 
 
-def fit_exponent(sizes: Sequence[int], errors: Sequence[float]) -> float:
-    """Least-squares slope of log(error) against log(N)."""
-    x, y = np.log(np.asarray(sizes, float)), np.log(np.maximum(np.asarray(errors), 1e-300))
-    if len(x) < 2:
-        return float("nan")
-    return float(np.polyfit(x, y, 1)[0])
-
-
 def case_sizes(case: Case, config: Config) -> tuple[int, ...]:
     return tuple(n for n in config.sizes if not case.dense or n <= config.dense_max)
 
@@ -486,21 +481,7 @@ def markdown(rows: list[Row], timings: list[tuple[str, float, float | None]], co
 
 def merge_into(path: Path, section: str) -> str:
     """The file's text with this script's section replaced (or appended at the end)."""
-    try:
-        existing = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return f"{KEEP_MARKER}\n\n{section}"
-    start, end = existing.find(BEGIN), existing.find(END)
-    if start >= 0 and end > start:
-        return existing[:start] + section + existing[end + len(END) + 1:]
-    if KEEP_MARKER not in existing:
-        existing = existing.rstrip("\n") + f"\n\n{KEEP_MARKER}\n"
-    return existing.rstrip("\n") + "\n\n" + section
-
-
-def write_atomically(path: Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+    return accuracy_theory.merge_into(path, section, BEGIN, END)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -432,15 +432,16 @@ def kept_rows(path: Path, rows: list[Row], sizes: Sequence[int]) -> list[str]:
     return out
 
 
-def merge_into(path: Path, section: str) -> str:
-    """The file's text with this script's section replaced (or appended after KEEP_MARKER)."""
+def merge_into(path: Path, section: str, begin: str = BEGIN, end_marker: str = END) -> str:
+    """The file's text with the section between ``begin`` and ``end_marker`` replaced (or
+    appended after KEEP_MARKER); the markers default to this script's."""
     try:
         existing = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return f"{KEEP_MARKER}\n\n{section}"
-    start, end = existing.find(BEGIN), existing.find(END)
+    start, end = existing.find(begin), existing.find(end_marker)
     if start >= 0 and end > start:
-        return existing[:start] + section + existing[end + len(END) + 1:]
+        return existing[:start] + section + existing[end + len(end_marker) + 1:]
     if KEEP_MARKER not in existing:
         existing = existing.rstrip("\n") + f"\n\n{KEEP_MARKER}\n"
     return existing.rstrip("\n") + "\n\n" + section

@@ -87,6 +87,7 @@ from rnndyn.nonlinearities import Nonlinearity
 from rnndyn.theory._two_time_quadrature import MehlerPairAverager
 from rnndyn.theory.gaussian import mean_activity
 from rnndyn.theory.multiregion import _check_model
+from rnndyn.theory.two_time import exponential_trapezoid_weights
 
 __all__ = ["CurrentDynamics", "solve_current_dynamics"]
 
@@ -448,13 +449,8 @@ class _Solver:
         self.t, self.u, self.g2, self.v0 = t, u, g**2, v0
         self.r = r = t.shape[0]
         self.dt, self.n_time, self.tol, self.max_iter = dt, n_time, tol, max_iter
-        self.decay = math.exp(-dt)
-        one_minus = -math.expm1(-dt)
-        self.a0 = (one_minus - dt * self.decay) / dt
-        self.a1 = one_minus - self.a0
-        self.exp_t = np.exp(-np.arange(n_time) * dt)
-        self.lag_weight = self.a1 * self.exp_t + self.a0 * np.exp(-(np.arange(n_time) - 1) * dt)
-        self.lag_weight[0] = self.a1
+        (self.decay, self.a0, self.a1, self.exp_t,
+         self.lag_weight) = exponential_trapezoid_weights(dt, n_time)
         self.avg = (_ErfAverages(r, n_time) if phi.name == "erf"
                     else _MehlerAverages(phi, g > 0, n_time))
         self.delta = np.zeros((r, n_time, n_time))  # D's lower triangles, filled row by row

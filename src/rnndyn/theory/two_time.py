@@ -416,6 +416,24 @@ def solve_two_time(
     return solver.solution(time, parameters)
 
 
+def exponential_trapezoid_weights(dt: float, n_time: int
+                                  ) -> tuple[float, float, float, np.ndarray, np.ndarray]:
+    """Weights of the exponential trapezoid ``y_{n+1} = E y_n + a0 f_n + a1 f_{n+1}``.
+
+    Returns ``(E, a0, a1, exp_t, lag_weight)``: ``E = e^{-dt}``, ``exp_t[j] = e^{-j dt}`` and
+    ``lag_weight``, the rows of the lower-triangular matrix M of the rule
+    (``M_{n,i} = lag_weight[n - i]`` for i >= 1).
+    """
+    decay = math.exp(-dt)
+    one_minus = -math.expm1(-dt)
+    a0 = (one_minus - dt * decay) / dt
+    a1 = one_minus - a0
+    exp_t = np.exp(-np.arange(n_time) * dt)  # e^{-t_j}, also e^{-lag}
+    lag_weight = a1 * exp_t + a0 * np.exp(-(np.arange(n_time) - 1) * dt)
+    lag_weight[0] = a1
+    return decay, a0, a1, exp_t, lag_weight
+
+
 class _Solver:
     """Row-by-row solution of the two-time DMFT (see the module docstring).
 
@@ -453,15 +471,8 @@ class _Solver:
         self.sigma2, self.m0, self.v0 = sigma**2, m0, v0
         self.damping, self.tol, self.max_iter = damping, tol, max_iter
 
-        # Exponential trapezoid: y_{n+1} = E y_n + a0 f_n + a1 f_{n+1}.
-        self.decay = math.exp(-dt)
-        one_minus = -math.expm1(-dt)
-        self.a0 = (one_minus - dt * self.decay) / dt
-        self.a1 = one_minus - self.a0
-        self.exp_t = np.exp(-np.arange(n_time) * dt)  # e^{-t_j}, also e^{-lag}
-        lag = np.arange(n_time)
-        self.lag_weight = self.a1 * self.exp_t + self.a0 * np.exp(-(lag - 1) * dt)
-        self.lag_weight[0] = self.a1
+        (self.decay, self.a0, self.a1, self.exp_t,
+         self.lag_weight) = exponential_trapezoid_weights(dt, n_time)
 
         self.averager = MehlerPairAverager(phi)
         order = self.averager.order
