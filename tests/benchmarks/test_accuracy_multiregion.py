@@ -35,6 +35,14 @@ def test_fit_exponent_recovers_a_power_law():
     assert np.isnan(bench.fit_exponent([500], [0.1]))
 
 
+def test_extrapolated_threshold():
+    # A line through the points recovers its own zero crossing; a rising curve has none.
+    gains = [2.0, 2.3, 2.6]
+    assert bench.extrapolated_threshold(gains, [1.4 * (2.9 - g) for g in gains]) \
+        == pytest.approx(2.9, abs=1e-12)
+    assert bench.extrapolated_threshold(gains, [0.1, 0.2, 0.3]) == float("inf")
+
+
 def test_dense_cases_stop_at_dense_max():
     config = bench.quick_config()
     config.sizes, config.dense_max = (200, 400, 800), 400
@@ -49,12 +57,13 @@ def test_dense_cases_stop_at_dense_max():
 def test_small_run_of_cheap_cases_and_merge(tmp_path):
     torch.set_num_threads(1)
     config = bench.quick_config()
-    config.cases = ("limit cycle", "triangle, symmetric, g0=0 ")
+    config.cases = ("R=2 limit cycle", "triangle, symmetric, g0=0 ")
     rows, timings = bench.run(config, log=lambda message: None)
     names = {(row.case, row.statistic) for row in rows}
     assert ("R=2 limit cycle, g=0", "period") in names
     assert any(case.startswith("R=3 triangle") for case, _ in names)
-    assert len(rows) == 3
+    assert len(rows) == 4
+    assert sorted(row.overlaps for row in rows) == ["exact", "exact", "exact", "sampled"]
     for row in rows:
         assert set(row.errors) == {200, 400}
         # Finite-N deviations at N = 200-400 are a few to tens of percent: never exactly 0

@@ -43,6 +43,42 @@ def test_drawn_overlaps_realise_t_and_u(noise):
     assert np.abs(u_hat - u).max() < 6 * 2.0 / np.sqrt(15000)
 
 
+@pytest.mark.parametrize("noise", [0.0, 1.0])
+def test_exact_overlaps_are_realised_to_rounding(noise):
+    # overlaps="exact" orthonormalises the Gaussian draws: the sample overlaps equal (T, U)
+    # up to float64 rounding (~1e-15 per product, summed over N terms -> 1e-12 margin), while
+    # "sampled" ones at the same N deviate by ~ 1/sqrt(N) ~ 0.1 (so the test can fail).
+    sizes = (60, 80, 70)
+    t, u = _random_tensors(3, 5)
+    exact = _empirical(draw_multiregion_loadings(sizes, t, u, readout_noise=noise,
+                                                 overlaps="exact", seed=2), sizes)
+    sampled = _empirical(draw_multiregion_loadings(sizes, t, u, readout_noise=noise, seed=2),
+                         sizes)
+    np.testing.assert_allclose(exact[0], t, atol=1e-12)
+    np.testing.assert_allclose(exact[1], u, atol=1e-12)
+    assert np.abs(sampled[0] - t).max() > 0.05
+    # The readout noise is orthogonal to the m's and has variance `noise` exactly.
+    loadings = draw_multiregion_loadings(sizes, t, u, readout_noise=noise, overlaps="exact",
+                                         seed=2)
+    n0 = np.column_stack([loadings[(mu, 0)][1] for mu in range(3)])
+    m0 = np.column_stack([loadings[(0, rho)][0] for rho in range(3)])
+    coefficients = t[:, 0, :] @ np.linalg.inv(u[0])
+    residual = n0 - m0 @ coefficients.T
+    np.testing.assert_allclose(residual.T @ residual / sizes[0], noise * np.eye(3), atol=1e-12)
+    # The model draws the same loadings from the same seed.
+    model = MultiRegionModel(sizes, 0.0, t, u, readout_noise=noise, overlaps="exact")
+    conn = model.connectivity(seed=2)
+    np.testing.assert_allclose(conn.couplings[(0, 0)][0].ravel(), loadings[(0, 0)][0])
+
+
+def test_exact_overlaps_need_enough_neurons():
+    t, u = _random_tensors(3, 5)
+    with pytest.raises(ValueError, match="overlaps='exact'"):
+        draw_multiregion_loadings((60, 5, 70), t, u, readout_noise=1.0, overlaps="exact")
+    with pytest.raises(ValueError, match="overlaps"):
+        draw_multiregion_loadings((60, 50, 70), t, u, overlaps="orthogonal")
+
+
 def test_finite_n_outliers_are_the_eigenvalues_of_the_overlap_matrix():
     # J = sum m^{mu nu} n^{mu nu T} / N_nu has the nonzero eigenvalues of its R^2 x R^2 overlap
     # matrix (eig(M N^T) = eig(N^T M)), exactly; as N grows that matrix tends to T_hat, so the
@@ -111,6 +147,7 @@ def test_network_and_seed_reproducibility():
         (dict(gains=(1.0, -1.0)), "gains"),
         (dict(readout_noise=-1.0), "readout_noise"),
         (dict(phi="softplus"), "phi"),
+        (dict(overlaps="quenched"), "overlaps"),
     ],
 )
 def test_bad_input(kwargs, param):

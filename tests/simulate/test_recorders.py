@@ -88,3 +88,73 @@ def test_recorder_errors():
         Projection.latents(gaussian(10, g=1.0, seed=0))
     with pytest.raises(ValueError, match="record"):
         simulate(net, t_max=1.0, record=["x", Trajectory("x")])
+
+
+def _rotating_multiregion(tau: float = 1.0):
+    """R = 2, no disorder, a rotation-like tensor: the currents oscillate, so H != S."""
+    from rnndyn.models import MultiRegionModel
+
+    t = np.zeros((2, 2, 2))
+    t[0, 0] = (1.6, 1.2)
+    t[0, 1] = (-2.0, 2.6)
+    t[1, 0] = (1.5, 0.7)
+    t[1, 1] = (-1.2, 1.6)
+    model = MultiRegionModel((150, 150), 0.0, t, np.stack([np.eye(2)] * 2))
+    return model.network(seed=3, tau=tau)
+
+
+@pytest.mark.parametrize("tau", [1.0, 2.0])
+def test_filtered_currents_are_the_coordinates_along_the_input_loadings(tau):
+    # Without disorder and started in span(U_big), x = U_big S exactly, where S solves
+    # tau dS/dt = -S + H: the filtered readout must equal pinv(U_big) x. The filter is second
+    # order in dt (exact for H linear over a step), so halving dt must cut the error ~4x.
+    net = _rotating_multiregion(tau)
+    conn = net.connectivity
+    u_big = conn.input_vectors()
+    start = np.array([0.8, -0.3, 0.5, 0.9])
+    errors = []
+    for dt in (0.04, 0.02):
+        ds = simulate(net, t_max=6.0, dt=dt, x0=u_big @ start, dtype=torch.float64,
+                      record=["x", Projection.currents(conn, filtered=True, initial=start)],
+                      record_every=round(0.2 / dt), progress=False)
+        assert ds.current.attrs["filtered"] == 1 and ds.current.attrs["filter_tau"] == tau
+        latent = ds.x.values[:, 0] @ np.linalg.pinv(u_big).T
+        np.testing.assert_allclose(ds.current.values[0, 0], start, atol=1e-12)
+        errors.append(np.max(np.abs(ds.current.values[:, 0] - latent)))
+        # The instantaneous readout differs (H = S + tau dS/dt): the test can fail.
+        assert np.ptp(latent, axis=0).min() > 0.1
+    assert errors[0] < 1e-3
+    assert 3.0 < errors[0] / errors[1] < 5.0
+
+
+def test_filtered_currents_do_not_depend_on_sampling():
+    net = _rotating_multiregion()
+    conn = net.connectivity
+    fine, coarse = (Projection.currents(conn, every=e, filtered=True, name=f"s{e}")
+                    for e in (1, 5))
+    ds = simulate(net, t_max=3.0, dt=0.05, x0=conn.input_vectors() @ np.ones(4),
+                  dtype=torch.float64, record=[fine, coarse], progress=False)
+    np.testing.assert_allclose(ds.s5.values, ds.s1.values[::5], atol=1e-13)
+    # Default start: S(0) = H(0).
+    instantaneous = simulate(net, t_max=0.0 + 0.05, dt=0.05, x0=conn.input_vectors()
+                             @ np.ones(4), dtype=torch.float64,
+                             record=[Projection.currents(conn)], progress=False)
+    np.testing.assert_allclose(ds.s1.values[0], instantaneous.current.values[0], atol=1e-13)
+
+
+def test_filtered_projection_errors():
+    from rnndyn.simulate import DiscreteNetwork
+
+    with pytest.raises(ValueError, match="initial"):
+        Projection(np.ones((10, 2)), initial=np.zeros(2))
+    with pytest.raises(ValueError, match="filter_tau"):
+        Projection(np.ones((10, 2)), filter_tau=-1.0)
+    with pytest.raises(ValueError, match="initial"):
+        Projection(np.ones((10, 2)), filter_tau=1.0, initial=np.zeros(3))
+    with pytest.raises(ValueError, match="continuous-time"):
+        simulate(DiscreteNetwork(gaussian(10, g=0.5, seed=0)), t_max=3,
+                 record=[Projection(np.ones((10, 2)), filter_tau=1.0)])
+    net = Network(gaussian(10, g=0.5, seed=0))
+    with pytest.raises(ValueError, match="batch"):
+        simulate(net, t_max=1.0, batch=2,
+                 record=[Projection(np.ones((10, 2)), filter_tau=1.0, initial=np.zeros((3, 2)))])

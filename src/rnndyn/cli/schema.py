@@ -278,6 +278,8 @@ RECORDER_KEYS: dict[str, dict[str, Field]] = {
         "seed": _SEED,
         "variable": _VARIABLE,
     },
-    "currents": {"every": _EVERY},
+    "currents": {"every": _EVERY,
+                 "filtered": Field("bool", help="record the filtered currents S "
+                                   "(tau dS/dt = -S + I) instead of the readouts I")},
     "latents": {"every": _EVERY},
 }

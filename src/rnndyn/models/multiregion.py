@@ -99,12 +99,20 @@ def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vec * np.sqrt(np.clip(eig, 0.0, None))) @ vec.T
 
 
+def _orthonormal_columns(z: np.ndarray) -> np.ndarray:
+    """Q of the QR decomposition with the signs fixed by R's diagonal, so that Q is the
+    Gram-Schmidt of z's columns (Haar-distributed for Gaussian z, not a LAPACK convention)."""
+    q, upper = np.linalg.qr(z)
+    return q * np.where(np.diag(upper) < 0, -1.0, 1.0)
+
+
 def draw_multiregion_loadings(
     sizes: Any,
     interactions: Any,
     input_overlaps: Any,
     *,
     readout_noise: float = 0.0,
+    overlaps: str = "sampled",
     seed: int | np.random.Generator | None = None,
 ) -> Loadings:
     """Draw loadings ``m^{mu nu}``, ``n^{mu nu}`` that realise the overlaps (T, U).
@@ -119,6 +127,14 @@ def draw_multiregion_loadings(
         ``U[nu, rho, rho'] = <m^{nu rho} m^{nu rho'}>``; each ``U[nu]`` symmetric PSD.
     readout_noise : float >= 0, default 0
         Variance of the part of each ``n`` independent of the ``m`` (see the module docstring).
+    overlaps : {"sampled", "exact"}, default "sampled"
+        ``"sampled"``: i.i.d. Gaussian entries, so the realised overlaps ``n . m / N`` scatter
+        by O(1/sqrt(N)) around (T, U). ``"exact"``: the Gaussian draws are orthonormalised
+        (scaled so that ``z^T z / N = I`` exactly) before the linear maps above, so the
+        realised overlaps equal (T, U) to rounding; the entries remain marginally Gaussian.
+        Use it to separate the finite-N error of the mean-field theory from the scatter of
+        the overlaps (which the theory takes as given). Needs ``N_nu >= 2 R`` with readout
+        noise, ``N_nu >= R`` without.
     seed : int or numpy.random.Generator, optional
 
     Returns
@@ -130,21 +146,34 @@ def draw_multiregion_loadings(
     ------
     ValueError
         Shapes that do not match R, a U^nu that is not symmetric PSD, a T that no Gaussian
-        can realise with U, a region of size 0, a negative readout noise.
+        can realise with U, a region of size 0, a negative readout noise, an unknown
+        ``overlaps`` or a region too small for ``overlaps="exact"``.
     """
     sizes = _check_sizes(sizes)
     r = len(sizes)
     t, u = _check_tensors(interactions, input_overlaps, r)
     noise = check_number("readout_noise", readout_noise, low=0.0)
+    if overlaps not in ("sampled", "exact"):
+        raise ValueError(f"overlaps must be 'sampled' or 'exact', got {overlaps!r}")
+    n_columns = 2 * r if noise > 0 else r
+    if overlaps == "exact" and min(sizes) < n_columns:
+        raise ValueError(f"overlaps='exact' needs every region size >= {n_columns} (the number "
+                         f"of orthonormal Gaussian columns per region), got sizes {sizes}")
     rng, _ = resolve_seed(seed)
     entering: dict[tuple[int, int], np.ndarray] = {}
     leaving: dict[tuple[int, int], np.ndarray] = {}
     for nu, size in enumerate(sizes):
-        m = rng.standard_normal((size, r)) @ _psd_sqrt(u[nu])  # columns m^{nu rho}
+        if overlaps == "exact":
+            z = _orthonormal_columns(rng.standard_normal((size, n_columns))) * np.sqrt(size)
+            z_m, z_noise = z[:, :r], z[:, r:]
+        else:
+            z_m = rng.standard_normal((size, r))
+            z_noise = rng.standard_normal((size, r)) if noise > 0 else None
+        m = z_m @ _psd_sqrt(u[nu])  # columns m^{nu rho}
         coefficients = t[:, nu, :] @ np.linalg.pinv(u[nu], hermitian=True)  # (mu, rho)
         n = m @ coefficients.T  # columns n^{mu nu}
         if noise > 0:
-            n = n + np.sqrt(noise) * rng.standard_normal((size, r))
+            n = n + np.sqrt(noise) * z_noise
         for rho in range(r):
             entering[(nu, rho)] = m[:, rho]
         for mu in range(r):
@@ -174,6 +203,9 @@ class MultiRegionModel:
     input_readout : ndarray (R, R), optional
         ``V[mu, nu] = <n^{mu nu} w^nu>``, the overlap of readouts with the input directions
         (see the module docstring); default none.
+    overlaps : {"sampled", "exact"}, default "sampled"
+        Whether the realised overlaps scatter around (T, U) by O(1/sqrt(N)) or equal them;
+        see `draw_multiregion_loadings`.
 
     Examples
     --------
@@ -192,6 +224,7 @@ class MultiRegionModel:
     phi: str | Nonlinearity = "erf"
     readout_noise: float = 0.0
     input_readout: np.ndarray | None = None
+    overlaps: str = "sampled"
 
     def __post_init__(self) -> None:
         sizes = _check_sizes(self.sizes)
@@ -203,6 +236,8 @@ class MultiRegionModel:
         t, u = _check_tensors(self.interactions, self.input_overlaps, r)
         check_number("readout_noise", self.readout_noise, low=0.0)
         get_nonlinearity(self.phi)
+        if self.overlaps not in ("sampled", "exact"):
+            raise ValueError(f"overlaps must be 'sampled' or 'exact', got {self.overlaps!r}")
         if self.input_readout is not None:
             object.__setattr__(self, "input_readout",
                                check_array("input_readout", self.input_readout, shape=(r, r)))
@@ -219,7 +254,8 @@ class MultiRegionModel:
     def loadings(self, seed: int | np.random.Generator | None = None) -> Loadings:
         """Draw the loadings; see `draw_multiregion_loadings`."""
         return draw_multiregion_loadings(self.sizes, self.interactions, self.input_overlaps,
-                                         readout_noise=self.readout_noise, seed=seed)
+                                         readout_noise=self.readout_noise, overlaps=self.overlaps,
+                                         seed=seed)
 
     def realise(self, seed: int | np.random.Generator | None = None
                 ) -> tuple[MultiRegionConnectivity, np.ndarray]:

@@ -70,6 +70,11 @@ class Recorder(abc.ABC):
         self.every = None if every is None else check_int("every", every)
         self._every = 1
 
+    @property
+    def per_step(self) -> bool:
+        """Whether ``update`` must see every simulation step (not only sampled ones)."""
+        return False
+
     def bind(self, info: RunInfo) -> None:
         """Prepare for a run (called by `simulate`); resets any earlier state."""
         self._every = self.every or info.record_every
@@ -318,10 +323,21 @@ class Projection(Recorder):
         Coordinate labels of the k components.
     every : int, optional
 
+    filter_tau : float > 0 or "network", optional
+        Record the low-pass-filtered projection ``S`` instead of the instantaneous one
+        ``H = scale * v @ vectors``: ``filter_tau dS/dt = -S + H`` (``"network"``: the
+        simulated network's ``tau``), updated at every simulation
+        step (not only at sampled ones) with the exact solution for H linear over the step
+        (second order in dt), so the recorded S does not depend on ``every``. Needs a
+        continuous-time `Network`.
+    initial : array of shape (k,) or (batch, k), optional
+        ``S`` at t = 0 when filtering; by default ``H`` at t = 0 (S starts at rest).
+
     Constructors `Projection.latents` and `Projection.currents` build the common cases.
 
     Output: ``<name>`` with dims (<name>_time, trial, <name>_component); the time dimension
-    is ``time`` when ``every`` equals the run's ``record_every``.
+    is ``time`` when ``every`` equals the run's ``record_every``. With ``filter_tau`` the
+    DataArray's attrs say ``filtered=1`` and ``filter_tau``.
     """
 
     def __init__(
@@ -332,6 +348,8 @@ class Projection(Recorder):
         scale: float = 1.0,
         labels: list[str] | None = None,
         every: int | None = None,
+        filter_tau: float | str | None = None,
+        initial: np.ndarray | None = None,
     ) -> None:
         super().__init__(variable, every)
         vectors = check_array("vectors", vectors, ndim=(1, 2))
@@ -344,6 +362,20 @@ class Projection(Recorder):
                              f"got {len(labels)}")
         self.labels = list(labels) if labels is not None else [str(i) for i in range(k)]
         self.extra_coords: dict[str, tuple[str, Any]] = {}
+        self.filter_tau = (filter_tau if filter_tau is None or filter_tau == "network" else
+                           check_number("filter_tau", filter_tau, low=0.0, low_inclusive=False))
+        if initial is not None and self.filter_tau is None:
+            raise ValueError("initial is the filtered projection at t = 0: it needs filter_tau")
+        self.initial = None if initial is None else check_array("initial", initial,
+                                                                ndim=(1, 2))
+        if self.initial is not None and self.initial.shape[-1] != k:
+            raise ValueError(f"initial must have {k} entries per trial (one per column of "
+                             f"vectors), got shape {self.initial.shape}")
+
+    @property
+    def per_step(self) -> bool:
+        """Filtering needs the projection at every simulation step."""
+        return self.filter_tau is not None
 
     @classmethod
     def latents(cls, connectivity: Connectivity, every: int | None = None) -> Projection:
@@ -360,21 +392,35 @@ class Projection(Recorder):
                    labels=[f"kappa{r}" for r in range(left.shape[1])], every=every)
 
     @classmethod
-    def currents(cls, connectivity: Connectivity, every: int | None = None) -> Projection:
-        """Region-to-region readouts ``V_{rs}^T phi(x_s) / N_s`` of a multiregion network.
+    def currents(cls, connectivity: Connectivity, every: int | None = None, *,
+                 filtered: bool = False, initial: np.ndarray | None = None,
+                 name: str = "current") -> Projection:
+        """Region-to-region currents of a multiregion network, one per coupling s -> r.
+
+        Unfiltered (default): the instantaneous readouts ``H_{rs} = V_{rs}^T phi(x_s) / N_s``.
+        ``filtered=True``: the currents ``S_{rs}`` of the mean-field theory,
+        ``tau dS/dt = -S + H`` with the network's ``tau``, filtered on the fly at every step
+        (see the class docstring). S is the coordinate of x along the input loadings: for a
+        network without disorder started in their span, with ``initial`` the starting
+        coordinates, ``x_r = sum_s U_{rs} S_{rs}`` exactly. At a fixed point S = H.
 
         One component per coupling ``s -> r`` and rank component; coordinates
-        ``target_region`` and ``source_region`` say which. These are the instantaneous
-        "currents" carried by each communication subspace.
+        ``target_region`` and ``source_region`` say which (``<name>_target_region`` ... for
+        a ``name`` other than "current").
         """
         if not hasattr(connectivity, "readout_vectors"):
             raise ValueError("connectivity must be multiregion (have readout_vectors) for currents")
         vectors, labels = connectivity.readout_vectors()
-        rec = cls(vectors, variable="rates", name="current",
-                  labels=[f"{t}<-{s}:{c}" for t, s, c in labels], every=every)
+        rec = cls(vectors, variable="rates", name=name,
+                  labels=[f"{t}<-{s}:{c}" for t, s, c in labels], every=every,
+                  filter_tau="network" if filtered else None, initial=initial)
+        # Coordinates named after the recorder, so two current recorders can share a run.
+        prefix = "" if name == "current" else f"{name}_"
         rec.extra_coords = {
-            "target_region": ("current_component", np.array([t for t, _, _ in labels])),
-            "source_region": ("current_component", np.array([s for _, s, _ in labels])),
+            f"{prefix}target_region": (f"{name}_component",
+                                       np.array([t for t, _, _ in labels])),
+            f"{prefix}source_region": (f"{name}_component",
+                                       np.array([s for _, s, _ in labels])),
         }
         return rec
 
@@ -388,10 +434,42 @@ class Projection(Recorder):
         self._data = torch.empty((len(self._steps), info.batch, self.vectors.shape[1]),
                                  dtype=info.dtype, device=info.device)
         self._row = 0
+        if self.filter_tau is not None:
+            if not hasattr(info.network, "tau"):
+                raise ValueError("filter_tau: filtering needs a continuous-time Network, "
+                                 f"got {type(info.network).__name__}")
+            self._tau = float(info.network.tau if self.filter_tau == "network"
+                              else self.filter_tau)
+            h = info.dt / self._tau
+            decay = float(np.exp(-h))
+            ramp = float(-np.expm1(-h) / h)  # (1 - e^-h) / h, accurate for small h
+            # S_{k+1} = a S_k + b0 H_k + b1 H_{k+1}: exact for H linear over the step.
+            self._weights = (decay, ramp - decay, 1.0 - ramp)
+            self._filtered: torch.Tensor | None = None
+            self._previous: torch.Tensor | None = None
+            if self.initial is not None and self.initial.ndim == 2 \
+                    and self.initial.shape[0] != info.batch:
+                raise ValueError(f"initial must have batch={info.batch} rows, "
+                                 f"got shape {self.initial.shape}")
 
     def update(self, step: int, values: torch.Tensor) -> None:
-        torch.matmul(values, self._matrix, out=self._data[self._row])
-        self._row += 1
+        if self.filter_tau is None:
+            torch.matmul(values, self._matrix, out=self._data[self._row])
+            self._row += 1
+            return
+        readout = values @ self._matrix
+        if self._filtered is None:
+            self._filtered = (readout.clone() if self.initial is None else
+                              torch.as_tensor(self.initial, dtype=readout.dtype,
+                                              device=readout.device).expand_as(readout).clone())
+        else:
+            decay, weight_old, weight_new = self._weights
+            self._filtered.mul_(decay).add_(self._previous, alpha=weight_old) \
+                .add_(readout, alpha=weight_new)
+        self._previous = readout
+        if step % self._every == 0:
+            self._data[self._row] = self._filtered
+            self._row += 1
 
     def finish(self) -> dict[str, xr.DataArray]:
         time_dim = "time" if self._every == self._info.record_every else f"{self.name}_time"
@@ -401,8 +479,10 @@ class Projection(Recorder):
             component: self.labels,
         }
         coords.update(self.extra_coords)
+        attrs = ({} if self.filter_tau is None else
+                 {"filtered": 1, "filter_tau": self._tau})
         da = xr.DataArray(self._data[: self._row].cpu().numpy(),
-                          dims=(time_dim, "trial", component), coords=coords)
+                          dims=(time_dim, "trial", component), coords=coords, attrs=attrs)
         return {self.name: da}
 
 

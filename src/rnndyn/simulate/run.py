@@ -151,7 +151,6 @@ def simulate(
     for rec in recorders:
         rec.bind(info)
     sampling = [(rec, rec._every) for rec in recorders]
-    needs_rates = any(rec.needs_rates for rec in recorders)
 
     if discrete:
         def step(state: torch.Tensor, t: float) -> torch.Tensor:
@@ -166,10 +165,12 @@ def simulate(
                     torch.as_tensor(noise * noise_per_step, dtype=dtype, device=device))
 
     def observe(k: int, state: torch.Tensor) -> None:
-        rates = network.phi.value(state) if needs_rates else None
-        for rec, every in sampling:
-            if k % every == 0:
-                rec.update(k, rates if rec.needs_rates else state)
+        due = [rec for rec, every in sampling if rec.per_step or k % every == 0]
+        if not due:
+            return
+        rates = network.phi.value(state) if any(rec.needs_rates for rec in due) else None
+        for rec in due:
+            rec.update(k, rates if rec.needs_rates else state)
 
     observe(0, x)
     bar = _progress_bar(progress, n_steps)
