@@ -14,15 +14,18 @@ lowrank
     Low-rank mean-field theory: latent dynamics with Gaussian, mixture, Monte Carlo and exact
     finite-N backends; fixed points, limit cycles, structured chaos, phase diagram.
 multiregion
-    Multiregion networks (Clark & Beiran 2024): stationary currents amid chaos and the
-    effective-interaction matrix (docs/theory/multiregion.md; more in progress, issue 4).
+    Multiregion networks (Clark & Beiran 2024): currents amid chaos, their two-time DMFT,
+    fixed points, limit cycles, routing and phase diagrams (docs/theory/multiregion.md).
+fixed_connectivity
+    One given chaotic network: covariances and linear response of its linear-equivalent
+    network (Shen & Hu; Clark 2026; Wakhloo 2026), docs/theory/fixed_connectivity.md.
 
 See ``docs/theory.md`` for the conventions and decisions.
 """
 
 from __future__ import annotations
 
-from rnndyn.theory import dmft, gaussian, lowrank, multiregion, two_time
+from rnndyn.theory import dmft, fixed_connectivity, gaussian, lowrank, multiregion, two_time
 from rnndyn.theory.dmft import RandomNetworkSolution, critical_gain, solve_random_network
 from rnndyn.theory.gaussian import (
     activity_correlation,
@@ -57,6 +60,7 @@ __all__ = [
     "dmft",
     "find_fixed_points",
     "find_limit_cycle",
+    "fixed_connectivity",
     "gaussian",
     "gaussian_expectation",
     "gaussian_pair_expectation",
