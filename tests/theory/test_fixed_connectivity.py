@@ -146,6 +146,7 @@ def test_residual_spectrum_and_single_site_consistency(network):
     assert total == pytest.approx(network.dmft.delta0, rel=1e-3)
 
 
+@pytest.mark.slow  # eigendecompositions at N = 1000: ~2 s each
 @pytest.mark.parametrize("g", [2.0, 3.0])
 def test_diagonal_reproduces_the_dmft_at_large_n(g):
     # (1/N) tr C^x(0) -> Delta(0) and (1/N) tr C^phi(0) -> C_phi(0) by the trace identity

@@ -83,15 +83,18 @@ class MatrixAgreement:
 
 def matrix_agreement(predicted: Any, measured: Any, part: str = "offdiagonal"
                      ) -> MatrixAgreement:
-    """Compare two square matrices entry by entry over ``part`` ("offdiagonal", "diagonal"
-    or "all"); see `MatrixAgreement`."""
+    """Compare two matrices entry by entry over ``part`` ("offdiagonal", "diagonal" or "all";
+    the first two need square matrices); see `MatrixAgreement`."""
     p = np.asarray(predicted)
     m = np.asarray(measured)
-    if p.ndim != 2 or p.shape[0] != p.shape[1] or p.shape != m.shape:
-        raise ValueError(f"predicted and measured must be square matrices of one shape, got "
-                         f"{p.shape} and {m.shape}")
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    if p.ndim != 2 or p.shape != m.shape:
+        raise ValueError(f"predicted and measured must be matrices of one shape, got "
+                         f"{p.shape} and {m.shape}")
+    if part != "all" and p.shape[0] != p.shape[1]:
+        raise ValueError(f"part={part!r} needs square matrices, got shape {p.shape} (use "
+                         "part='all' for a block such as the responses to a subset of units)")
     if np.iscomplexobj(p) or np.iscomplexobj(m):
         raise ValueError("predicted and measured must be real (compare real and imaginary "
                          "parts separately)")
