@@ -166,7 +166,8 @@ def test_diagonal_reproduces_the_dmft_at_large_n(g):
 
 def test_leading_order_is_the_single_site_dmft(network):
     c0 = network.covariance(lags=0.0, correction=False)
-    np.testing.assert_allclose(c0, np.eye(network.n) * network.dmft.delta0, atol=1e-12)
+    np.testing.assert_allclose(c0, np.eye(network.n) * network.variance, atol=1e-12)
+    assert network.variance == network.dmft.delta0  # tanh: no static part
     cross = network.covariance(lags=0.5, variables="x,phi", correction=False)
     np.testing.assert_allclose(np.diag(cross), network.gain * network.dmft.autocorrelation(0.5),
                                rtol=1e-12)

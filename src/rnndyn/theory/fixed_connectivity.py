@@ -112,6 +112,11 @@ class LinearEquivalentNetwork:
         return self.connectivity.shape[0]
 
     # --- single-site quantities ----------------------------------------------------------------
+    @property
+    def variance(self) -> float:
+        """``Delta(0)``: the single-site variance of x (DMFT)."""
+        return float(self.dmft.delta0 - self.dmft.delta_inf)
+
     def autocorrelation(self, tau: Any, variable: str = "x") -> np.ndarray:
         """Single-site autocovariance ``C_x(tau) = Delta(tau)`` or ``C_phi(tau)`` (DMFT)."""
         variable = _check_variable(variable)
