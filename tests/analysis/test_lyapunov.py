@@ -76,3 +76,62 @@ def test_blow_up_raises_simulation_error():
     net = Network(dense(np.array([[5.0]])), phi="identity")
     with pytest.raises(SimulationError, match="non-finite"):
         lyapunov_spectrum(net, t_max=1000.0, t_transient=0.0, orthonormalize_every=1.0, seed=0)
+
+
+def test_sum_of_all_exponents_is_the_mean_divergence_of_the_flow():
+    # Liouville: the full spectrum sums to the time average of tr(Jacobian) = sum_i
+    # (-1 + J_ii phi'(x_i)) along the trajectory. Compared on the same RK4 trajectory
+    # (simulate from the same x0; t = 30 keeps round-off differences, amplified by
+    # e^{lambda t} ~ e^{10}, far below 1e-9), the two agree to the RK4 / Simpson
+    # discretisation error (~1e-5 here); 1e-3 on sum(lambda) + N, which is O(0.1-1).
+    import torch
+    from scipy.integrate import simpson
+
+    from rnndyn.simulate import simulate
+
+    n = 30
+    conn = gaussian(n, g=2.0, seed=7)
+    net = Network(conn)
+    x0 = np.random.default_rng(8).standard_normal(n)
+    result = lyapunov_spectrum(net, t_max=20.0, n_exponents=n, t_transient=10.0, x0=x0,
+                               seed=9, dt=0.05)
+    ds = simulate(net, t_max=30.0, dt=0.05, x0=x0, record=["x"], method="rk4",
+                  dtype=torch.float64, progress=False)
+    times = ds.time.values
+    late = times >= 10.0 - 1e-9
+    x = ds.x.values[late, 0]
+    divergence = np.diag(conn.to_dense()) @ (1.0 / np.cosh(x.T) ** 2)  # sum J_ii phi'(x_i)
+    expected = simpson(divergence, x=times[late]) / 20.0
+    assert np.sum(result.exponents) + n == pytest.approx(expected, abs=1e-3)
+    assert abs(expected) > 0.05  # the diagonal term matters: the test can fail
+
+
+def test_kaplan_yorke_dimension_entropy_rate_and_confidence_interval():
+    from rnndyn.analysis.lyapunov import LyapunovResult
+
+    def result(exponents):
+        e = np.asarray(exponents, dtype=float)
+        blocks = e[None, None, :] + np.array([-0.01, 0.01])[None, :, None]
+        return LyapunovResult(e, e[None], np.full(e.size, 0.01), e[None], np.ones(1), blocks)
+
+    # partial sums 0.5, 0.5, -0.5: j = 2, D = 2 + 0.5 / 1
+    assert result([0.5, 0.0, -1.0, -2.0]).kaplan_yorke_dimension == pytest.approx(2.5)
+    assert result([0.5, 0.0, -1.0, -2.0]).entropy_rate == pytest.approx(0.5)
+    assert result([-0.1, -1.0]).kaplan_yorke_dimension == 0.0
+    assert np.isnan(result([0.3, 0.2]).kaplan_yorke_dimension)  # needs more exponents
+    interval = result([0.5, -1.0]).confidence_interval(0.95)
+    # Two blocks: t quantile with 1 degree of freedom at 97.5% is 12.706.
+    np.testing.assert_allclose(interval[:, 1] - interval[:, 0], 2 * 12.706 * 0.01, rtol=1e-3)
+    with pytest.raises(ValueError, match="level"):
+        result([0.5]).confidence_interval(1.5)
+
+
+def test_blocks_give_a_standard_error_with_one_trial():
+    conn = gaussian(100, g=2.0, seed=5)
+    result = lyapunov_spectrum(Network(conn), t_max=100.0, t_transient=20.0, seed=6,
+                               n_blocks=5)
+    assert result.per_block.shape == (1, 5, 1)
+    assert np.all(np.isfinite(result.standard_error)) and result.standard_error[0] > 0
+    np.testing.assert_allclose(result.per_block.mean(axis=1)[0], result.exponents, rtol=1e-12)
+    low, high = result.confidence_interval()[0]
+    assert low < result.largest < high

@@ -217,6 +217,7 @@ def test_erf_network(network):
         ((_gaussian(50, 0.5, 0),), {}, "chaotic"),
         ((_gaussian(50, 2.0, 0), "relu"), {}, "relu|static|activity"),
         ((_gaussian(50, 2.0, 0),), {"g": -1.0}, "g must be"),
+        ((_gaussian(50, 2.0, 0),), {"closure": "exact"}, "closure"),
     ],
 )
 def test_bad_input(args, kwargs, match):

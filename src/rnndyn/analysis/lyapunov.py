@@ -19,6 +19,7 @@ This is the simulation side of the DMFT prediction
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,11 +47,17 @@ class LyapunovResult:
     per_trial : ndarray of shape (batch, k)
         The exponents of each trial (independent initial conditions).
     standard_error : ndarray of shape (k,)
-        Standard error over trials (NaN with a single trial).
+        Standard error of ``exponents`` from blocks: the averaging time of every trial is cut
+        into ``n_blocks`` consecutive blocks, and the standard deviation of the
+        ``batch * n_blocks`` block estimates over sqrt(their number) is reported. Blocks
+        longer than the correlation time of the local expansion rates are nearly
+        independent; `confidence_interval` uses a Student t quantile.
     convergence : ndarray of shape (n_windows, k)
         Running estimate after each orthonormalisation (trial average), to judge convergence.
     times : ndarray of shape (n_windows,)
         Averaging time at each entry of ``convergence``.
+    per_block : ndarray of shape (batch, n_blocks, k)
+        The exponents estimated on each block of each trial.
     parameters : dict
         The arguments of the run.
     """
@@ -60,12 +67,52 @@ class LyapunovResult:
     standard_error: np.ndarray
     convergence: np.ndarray
     times: np.ndarray
+    per_block: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0)))
     parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def largest(self) -> float:
         """The largest Lyapunov exponent."""
         return float(self.exponents[0])
+
+    def confidence_interval(self, level: float = 0.95) -> np.ndarray:
+        """(k, 2) lower and upper bounds: ``exponents -+ t_q * standard_error`` with the
+        Student t quantile for ``batch * n_blocks - 1`` degrees of freedom."""
+        from scipy import stats
+
+        level = check_number("level", level, low=0.0, low_inclusive=False)
+        if level >= 1:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        samples = self.per_block.shape[0] * self.per_block.shape[1]
+        if samples < 2:
+            raise ValueError("a confidence interval needs at least 2 blocks (n_blocks or batch)")
+        quantile = float(stats.t.ppf(0.5 + level / 2, samples - 1))
+        half = quantile * self.standard_error
+        return np.stack([self.exponents - half, self.exponents + half], axis=1)
+
+    @property
+    def kaplan_yorke_dimension(self) -> float:
+        """``D_KY = j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|`` (Kaplan & Yorke 1979).
+
+        j is the largest index whose partial sum ``lambda_1 + ... + lambda_j`` is >= 0; 0 if
+        lambda_1 < 0 (a stable fixed point). NaN when the partial sums stay >= 0 up to the
+        k-th exponent: then D_KY >= k and more exponents are needed.
+        """
+        sums = np.cumsum(self.exponents)
+        if sums[0] < 0:
+            return 0.0
+        nonnegative = np.nonzero(sums >= 0)[0]
+        j = int(nonnegative[-1]) + 1  # number of exponents in the partial sum
+        if j >= self.exponents.size:
+            return float("nan")
+        return float(j + sums[j - 1] / abs(self.exponents[j]))
+
+    @property
+    def entropy_rate(self) -> float:
+        """Sum of the positive exponents (per unit time, nats): Pesin's identity for the
+        Kolmogorov-Sinai entropy of the attractor (an upper bound in general). Exact only
+        if all positive exponents were measured (the k-th exponent is <= 0)."""
+        return float(np.sum(np.clip(self.exponents, 0.0, None)))
 
 
 def lyapunov_spectrum(
@@ -76,6 +123,7 @@ def lyapunov_spectrum(
     dt: float = 0.1,
     t_transient: float = 50.0,
     orthonormalize_every: float = 1.0,
+    n_blocks: int = 10,
     batch: int = 1,
     x0: np.ndarray | None = None,
     device: str | torch.device = "cpu",
@@ -104,6 +152,9 @@ def lyapunov_spectrum(
     orthonormalize_every : float, default 1
         Time between QR re-orthonormalisations (rounded to whole steps); keep the growth over it
         well below the float range (exp(lambda * this)).
+    n_blocks : int, default 10
+        Blocks of the averaging time for `LyapunovResult.standard_error` (at most the number
+        of orthonormalisation windows).
     batch : int, default 1
         Independent initial conditions run side by side.
     x0 : array of shape (n,) or (batch, n), optional
@@ -144,6 +195,7 @@ def lyapunov_spectrum(
     every = check_number("orthonormalize_every", orthonormalize_every, low=0.0,
                          low_inclusive=False)
     batch = check_int("batch", batch)
+    n_blocks = check_int("n_blocks", n_blocks)
     n = network.n
     k = check_int("n_exponents", n_exponents)
     if k > n:
@@ -208,6 +260,7 @@ def lyapunov_spectrum(
         q, _ = orthonormalize(q)
         n_windows = max(1, math.ceil(t_max / (steps_per_window * dt)))
         log_growth = torch.zeros((batch, k), dtype=torch.float64, device=dev)
+        per_window = np.empty((n_windows, batch, k))
         running = np.empty((n_windows, k))
         times = np.empty(n_windows)
         for window in range(n_windows):
@@ -220,15 +273,25 @@ def lyapunov_spectrum(
                     "reduce dt or orthonormalize_every"
                 )
             q, diag = orthonormalize(q)
-            log_growth += diag.abs().log().to(torch.float64)
+            growth = diag.abs().log().to(torch.float64)
+            per_window[window] = growth.cpu().numpy()
+            log_growth += growth
             elapsed = (window + 1) * steps_per_window * dt
             times[window] = elapsed
             running[window] = (log_growth / elapsed).mean(dim=0).cpu().numpy()
     total_time = n_windows * steps_per_window * dt
     per_trial = (log_growth / total_time).cpu().numpy()
     exponents = per_trial.mean(axis=0)
-    if batch > 1:
-        standard_error = per_trial.std(axis=0, ddof=1) / math.sqrt(batch)
+    blocks = min(n_blocks, n_windows)
+    edges = np.linspace(0, n_windows, blocks + 1).round().astype(int)
+    window_time = steps_per_window * dt
+    per_block = np.stack([
+        per_window[a:b].sum(axis=0) / ((b - a) * window_time)
+        for a, b in itertools.pairwise(edges)
+    ], axis=1)  # (batch, blocks, k)
+    samples = per_block.reshape(-1, k)
+    if samples.shape[0] > 1:
+        standard_error = samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0])
     else:
         standard_error = np.full(k, np.nan)
     return LyapunovResult(
@@ -237,9 +300,11 @@ def lyapunov_spectrum(
         standard_error=standard_error,
         convergence=running,
         times=times,
+        per_block=per_block,
         parameters={
             "t_max": total_time, "n_exponents": k, "dt": dt, "t_transient": t_transient,
             "orthonormalize_every": steps_per_window * dt, "batch": batch, "seed": seed_record,
+            "n_blocks": blocks,
             "network": network.describe(),
         },
     )

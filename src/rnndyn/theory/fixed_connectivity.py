@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+from scipy import optimize
 
 from rnndyn.nonlinearities import Nonlinearity, get_nonlinearity
 from rnndyn.theory._fixed_connectivity_kernels import causal_filter, cosine_transform
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 VARIABLES = ("x", "phi")
+CLOSURES = ("dmft", "self_consistent")
 _STEP = 0.02  # time step of the residual-autocorrelation integrals (C_r is smooth, k ~ 0.2-1)
 
 
@@ -164,6 +166,22 @@ class LinearEquivalentNetwork:
         """``1 - a max Re lambda``: the decay rate of the slowest mode of the linear-equivalent
         network (must be > 0; close to 0 near the onset of chaos)."""
         return float(1.0 - self.gain * np.max(self.eigenvalues.real))
+
+    @cached_property
+    def _trace_weights(self) -> np.ndarray:
+        """``(W W^H) o (V^H V)^T``: ``tr(V [N o W W^H] V^H) = sum_kl N_kl P_kl`` in O(N^2)."""
+        _, vectors, inverse = self._eigen
+        return (inverse @ inverse.conj().T) * (vectors.conj().T @ vectors).T
+
+    def _mean_variance(self) -> float:
+        """``(1/N) tr C^x(0)`` without the N x N products (used by the closure)."""
+        alpha = 1.0 - self.gain * self.eigenvalues
+        causal = causal_filter(alpha, self.residual_autocorrelation, np.zeros(1),
+                               decay_time=self._decay_time, step=_STEP)[:, 0]
+        lam = self.eigenvalues
+        middle = (np.multiply.outer(lam, lam.conj()) * (causal[:, None] + causal.conj()[None, :])
+                  / (alpha[:, None] + alpha.conj()[None, :]))
+        return float(np.sum(middle * self._trace_weights).real) / self.n
 
     @cached_property
     def _gram(self) -> np.ndarray:
@@ -326,7 +344,7 @@ class LinearEquivalentNetwork:
 
 
 def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
-                      g: float | None = None) -> LinearEquivalentNetwork:
+                      g: float | None = None, closure: str = "dmft") -> LinearEquivalentNetwork:
     """The linear-equivalent network of one fixed J (see the module docstring).
 
     Parameters
@@ -338,14 +356,24 @@ def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
         zero-mean activity (``Delta(inf) = 0``).
     g : float, optional
         The DMFT's disorder strength; default ``sqrt(sum J_ij^2 / N)``, the realised one.
+    closure : {"dmft", "self_consistent"}, default "dmft"
+        ``"dmft"``: the single-site quantities (gain a, residual C_r) are the DMFT's at g, as
+        in the large-N theory. ``"self_consistent"`` (an rnndyn extension for finite N): the
+        DMFT strength is replaced by the g_eff at which the linear-equivalent network's mean
+        variance ``(1/N) tr C^x(0)`` equals the single-site variance ``Delta(0; g_eff)`` it
+        was built from, on the stable branch ``a(g_eff) max Re lambda(J) < 1``. At finite N
+        the rightmost eigenvalues of J deviate from g by O(g / sqrt(N)), which is not small
+        against the near-critical margin ``1 - a g`` of tanh networks; the closure absorbs
+        that (docs/theory/fixed_connectivity.md gives the measured effect). The result's
+        ``g`` is g_eff.
 
     Raises
     ------
     ValueError
         J not square or not finite; a network that is not chaotic (the formula describes
         chaotic fluctuations: below the critical gain the state is a fixed point with no
-        covariance to predict); a nonlinearity with a static part; an unstable
-        linear-equivalent network (``a max Re lambda >= 1``, J far from the i.i.d. model).
+        covariance to predict); a nonlinearity with a static part; a ``closure`` without a
+        solution.
     """
     matrix = _dense_matrix(connectivity)
     nonlinearity = get_nonlinearity(phi)
@@ -353,10 +381,21 @@ def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
     if not np.allclose(nonlinearity.value(-probe), -nonlinearity.value(probe), atol=1e-12):
         raise ValueError(f"phi must be odd (tanh, erf, ...): the theory covers zero-mean "
                          f"fluctuations, and {nonlinearity.name!r} has a static part")
+    if closure not in CLOSURES:
+        raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")
     n = matrix.shape[0]
     strength = math.sqrt(float(np.sum(matrix**2)) / n) if g is None else float(g)
     if not math.isfinite(strength) or strength <= 0:
         raise ValueError(f"g must be a positive number, got {g!r}")
+    network = _at_strength(matrix, nonlinearity, strength)
+    if closure == "self_consistent":
+        network = _self_consistent(network)
+    return network
+
+
+def _at_strength(matrix: np.ndarray, nonlinearity: Nonlinearity, strength: float,
+                 like: LinearEquivalentNetwork | None = None) -> LinearEquivalentNetwork:
+    """The network at DMFT strength ``strength``, reusing ``like``'s eigendecomposition."""
     dmft = solve_random_network(strength, nonlinearity)
     if dmft.regime != "chaotic":
         raise ValueError(
@@ -364,14 +403,46 @@ def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
             f"g = {strength:.4g} (sqrt(sum J^2 / N)) and phi = {nonlinearity.name!r} the DMFT "
             f"finds a {dmft.regime.replace('_', ' ')} (critical gain "
             f"{critical_gain(nonlinearity):.4g})")
-    if dmft.delta_inf > 1e-8 * dmft.delta0 or abs(dmft.mean) > 1e-8:
-        raise ValueError(f"phi: {nonlinearity.name!r} gives a static part (Delta(inf) = "
-                         f"{dmft.delta_inf:.3g}); only odd nonlinearities (zero-mean "
-                         "fluctuations) are covered")
     gain = float(gaussian_expectation(nonlinearity, 0.0, dmft.delta0, part="derivative"))
     decay_time = 30.0 / max(dmft.decay_rate, 1e-3)  # C_r(tau) < e^{-30} C_r(0) beyond
     network = LinearEquivalentNetwork(matrix, nonlinearity, strength, dmft, gain, decay_time)
+    if like is not None:
+        for name in ("_eigen", "_trace_weights"):
+            if name in like.__dict__:
+                network.__dict__[name] = like.__dict__[name]
     return network
+
+
+def _self_consistent(network: LinearEquivalentNetwork) -> LinearEquivalentNetwork:
+    """Solve ``(1/N) tr C^x(0; g_eff) = Delta(0; g_eff)`` on the stable branch."""
+    lam = float(np.max(network.eigenvalues.real))
+    critical = critical_gain(network.phi)
+
+    def at(strength: float) -> LinearEquivalentNetwork:
+        return _at_strength(network.connectivity, network.phi, strength, like=network)
+
+    def margin(strength: float) -> float:
+        return 1.0 - at(strength).gain * lam
+
+    # The gain a(g) falls as g (hence the variance) grows: the stable branch is g > g_low.
+    high = 4.0 * max(network.g, critical)
+    if margin(high) <= 0:
+        raise ValueError("closure='self_consistent': the linear-equivalent network is unstable "
+                         f"at every g_eff up to {high:.3g}; J is far from the i.i.d. model")
+    low = critical * 1.01  # the chaotic DMFT solution is numerically fragile closer to g_c
+    if margin(low) <= 0:
+        low = optimize.brentq(margin, low, high, xtol=1e-10)
+        low += 1e-6 * low
+
+    def mismatch(strength: float) -> float:
+        candidate = at(strength)
+        return candidate._mean_variance() / candidate.variance - 1.0
+
+    if mismatch(high) > 0 or mismatch(low) < 0:
+        raise ValueError("closure='self_consistent': no g_eff on the stable branch "
+                         f"[{low:.4g}, {high:.4g}] makes the mean variance self-consistent")
+    strength = optimize.brentq(mismatch, low, high, xtol=1e-6)
+    return at(strength)
 
 
 def _as_network(connectivity: Any, phi: str | Nonlinearity) -> LinearEquivalentNetwork:
