@@ -135,3 +135,24 @@ def test_blocks_give_a_standard_error_with_one_trial():
     np.testing.assert_allclose(result.per_block.mean(axis=1)[0], result.exponents, rtol=1e-12)
     low, high = result.confidence_interval()[0]
     assert low < result.largest < high
+
+
+def test_linear_map_exponents_are_the_logs_of_the_eigenvalue_moduli():
+    # x -> (1 - a) x + a A x: the multipliers are the eigenvalues of (1 - a) I + a A, so the
+    # exponents per iteration are log |eig| (sorted, with multiplicity); 2000 iterations after
+    # a 300-iteration alignment leave an O(1e-3) finite-time error.
+    from rnndyn.simulate import DiscreteNetwork
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((20, 20))
+    matrix = 0.5 * (a + a.T) / np.sqrt(2 * 20)
+    leak = 0.7
+    expected = np.sort(np.log(np.abs(np.linalg.eigvalsh((1 - leak) * np.eye(20)
+                                                         + leak * matrix))))[::-1][:3]
+    result = lyapunov_spectrum(DiscreteNetwork(dense(matrix), phi="identity", leak=leak),
+                               t_max=2000, n_exponents=3, t_transient=300, seed=4)
+    np.testing.assert_allclose(result.exponents, expected, atol=5e-3)
+    # A chaotic tanh map (gain 3) has a positive exponent.
+    chaotic = lyapunov_spectrum(DiscreteNetwork(gaussian(200, g=3.0, seed=5)), t_max=500,
+                                t_transient=100, seed=6)
+    assert chaotic.largest > 0.1

@@ -30,7 +30,7 @@ import torch
 from rnndyn._errors import SimulationError
 from rnndyn._validation import check_int, check_number
 from rnndyn.connectivity._random import resolve_seed
-from rnndyn.simulate.network import Network
+from rnndyn.simulate.network import DiscreteNetwork, Network
 
 __all__ = ["LyapunovResult", "lyapunov_spectrum"]
 
@@ -42,7 +42,7 @@ class LyapunovResult:
     Attributes
     ----------
     exponents : ndarray of shape (k,)
-        The k largest exponents (per unit time), averaged over trials,
+        The k largest exponents (per unit time; per iteration for a map), averaged over trials,
         in decreasing order.
     per_trial : ndarray of shape (batch, k)
         The exponents of each trial (independent initial conditions).
@@ -138,8 +138,12 @@ def lyapunov_spectrum(
 
     Parameters
     ----------
-    network : Network
-        A continuous-time network; inputs are not used (the bias is), and there is no noise.
+    network : Network or DiscreteNetwork
+        Inputs are not used (the bias is), and there is no noise. For a `DiscreteNetwork`
+        (the map ``x -> (1 - a) x + a phi(A x + d)``) the tangent map is
+        ``v -> (1 - a) v + a phi'(A x + d) * (A v)``; times (``t_max``, ``t_transient``,
+        ``orthonormalize_every``) then count iterations, ``dt`` is ignored, and the exponents
+        are per iteration (the log of the multipliers).
     t_max : float
         Averaging time after the transient, > 0. The statistical error of the estimate shrinks
         like ``1 / sqrt(t_max)``.
@@ -185,12 +189,13 @@ def lyapunov_spectrum(
     >>> result.largest < 0   # below the transition (g < 1) the dynamics contract
     True
     """
-    if not isinstance(network, Network):
+    if not isinstance(network, Network | DiscreteNetwork):
         raise ValueError(
-            f"network must be an rnndyn.simulate.Network (continuous time), got {network!r}"
+            f"network must be an rnndyn.simulate.Network or DiscreteNetwork, got {network!r}"
         )
+    discrete = isinstance(network, DiscreteNetwork)
     t_max = check_number("t_max", t_max, low=0.0, low_inclusive=False)
-    dt = check_number("dt", dt, low=0.0, low_inclusive=False)
+    dt = 1.0 if discrete else check_number("dt", dt, low=0.0, low_inclusive=False)
     t_transient = check_number("t_transient", t_transient, low=0.0)
     every = check_number("orthonormalize_every", orthonormalize_every, low=0.0,
                          low_inclusive=False)
@@ -219,7 +224,7 @@ def lyapunov_spectrum(
     bias = tensors.get("bias")
     apply = network.connectivity.apply
     phi, dphi = network.phi.value, network.phi.derivative
-    inv_tau = 1.0 / network.tau
+    inv_tau = 1.0 if discrete else 1.0 / network.tau
 
     def joint(x: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # One operator call for the state and the k tangent vectors: rows (B, 1 + k, n).
@@ -237,6 +242,19 @@ def lyapunov_spectrum(
         a4, b4 = joint(x + dt * a3, q + dt * b3)
         return (x + dt / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4),
                 q + dt / 6.0 * (b1 + 2 * b2 + 2 * b3 + b4))
+
+    if discrete:
+        leak = network.leak
+
+        def rk4_joint(x: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # The map and its tangent map (one iteration; the name keeps the loop below shared).
+            out = apply(torch.cat([x[:, None, :], q], dim=1))
+            pre = out[:, 0, :] if bias is None else out[:, 0, :] + bias
+            new_x, new_q = phi(pre), dphi(pre)[:, None, :] * out[:, 1:, :]
+            if leak != 1.0:
+                new_x = torch.lerp(x, new_x, leak)
+                new_q = torch.lerp(q, new_q, leak)
+            return new_x, new_q
 
     steps_per_window = max(1, round(every / dt))
 
