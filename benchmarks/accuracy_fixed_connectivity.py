@@ -54,7 +54,7 @@ site-specific variances C_ii), which the leading order cannot predict at all.
 
 Exponents: least-squares slope of log(error) against log(N) per case, raw and noise-corrected.
 
-Run ``python benchmarks/accuracy_fixed_connectivity.py`` (about 40 min on one core; see
+Run ``python benchmarks/accuracy_fixed_connectivity.py`` (about 55 min on one core; see
 benchmarks/README.md) or ``--quick`` (N = 200, 300, two cases, about 20 s). The tables
 are printed and written into ``benchmarks/RESULTS.md`` between this script's begin/end
 markers; other sections are kept. NumPy/SciPy's BLAS threads follow OMP_NUM_THREADS (set
