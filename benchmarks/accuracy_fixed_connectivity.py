@@ -84,7 +84,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy_theory
 import rnndyn
-from accuracy_theory import fit_exponent, write_atomically
+from accuracy_theory import fit_exponent, load_average, write_atomically
 from rnndyn.analysis import covariance_from_samples, matrix_agreement, measure_response
 from rnndyn.connectivity import dense
 from rnndyn.simulate import Network, simulate
@@ -138,6 +138,9 @@ class Config:
     response_dt: float = 0.1
     threads: int = 1
     cases: tuple[str, ...] = ()  # substrings of case names; empty: all
+    # Folder caching the simulated covariance halves and response windows per (case, N,
+    # settings), so the theory can be re-compared without re-simulating (None: no cache).
+    cache: str | None = None
 
     def duration(self, n: int) -> float:
         """T(N): the entry of `durations` whose N is nearest to n (on a log scale)."""
@@ -215,6 +218,9 @@ class Comparison:
     theory, halves, baseline : Agreement
         Prediction vs whole-run estimate; first vs second half; baseline vs whole run
         (None: no baseline, e.g. an unstable one).
+    closure : Agreement or None
+        The ``closure="self_consistent"`` prediction vs the whole run (None: not computed,
+        e.g. no g_eff on the stable branch).
     noise : float
         The whole run's own relative noise, ``||C1 - C2||_F / (2 ||C||_F)``.
     leading_error : float
@@ -238,11 +244,20 @@ class Comparison:
     mean_diagonal_sim: float
     mean_diagonal_leading: float
     slope: float
+    closure: Agreement | None = None
+    mean_diagonal_closure: float = float("nan")
 
     @property
     def corrected_error(self) -> float:
         """``sqrt(max(err^2 - noise^2, 0))``: the theory's error net of the estimation noise."""
         return math.sqrt(max(self.theory.error**2 - self.noise**2, 0.0))
+
+    @property
+    def closure_corrected_error(self) -> float:
+        """The same for the self-consistent closure (nan where it was not computed)."""
+        if self.closure is None:
+            return float("nan")
+        return math.sqrt(max(self.closure.error**2 - self.noise**2, 0.0))
 
     @property
     def ceiling(self) -> float:
@@ -270,8 +285,9 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_covariance(predicted: np.ndarray, leading: np.ndarray, baseline: np.ndarray | None,
-                       halves: np.ndarray) -> Comparison:
-    """Compare a predicted covariance with the two halves' estimates ``halves`` (2, N, N)."""
+                       halves: np.ndarray, closed: np.ndarray | None = None) -> Comparison:
+    """Compare a predicted covariance (and ``closed``, the self-consistent closure's) with the
+    two halves' estimates ``halves`` (2, N, N)."""
     first, second = halves
     whole = 0.5 * (first + second)
     theory = matrix_agreement(predicted, whole)
@@ -282,6 +298,10 @@ def compare_covariance(predicted: np.ndarray, leading: np.ndarray, baseline: np.
     if baseline is not None:
         fit = matrix_agreement(baseline, whole)
         base = Agreement(fit.correlation, fit.relative_error)
+    closure = None
+    if closed is not None:
+        fit = matrix_agreement(closed, whole)
+        closure = Agreement(fit.correlation, fit.relative_error)
     return Comparison(
         theory=Agreement(theory.correlation, theory.relative_error),
         halves=Agreement(between.correlation, between.relative_error),
@@ -294,12 +314,17 @@ def compare_covariance(predicted: np.ndarray, leading: np.ndarray, baseline: np.
         mean_diagonal_sim=float(np.mean(np.diag(whole))),
         mean_diagonal_leading=float(np.mean(np.diag(leading))),
         slope=theory.slope,
+        closure=closure,
+        mean_diagonal_closure=(float("nan") if closed is None
+                               else float(np.mean(np.diag(closed)))),
     )
 
 
 def compare_response(predicted: np.ndarray, leading: np.ndarray, naive: np.ndarray,
-                     first: np.ndarray, second: np.ndarray, units: np.ndarray) -> Comparison:
-    """Compare N x K response matrices (columns: pulsed ``units``) at one lag."""
+                     first: np.ndarray, second: np.ndarray, units: np.ndarray,
+                     closed: np.ndarray | None = None) -> Comparison:
+    """Compare N x K response matrices (columns: pulsed ``units``) at one lag; ``closed``:
+    the self-consistent closure's prediction."""
     whole = 0.5 * (first + second)
     k = np.arange(units.size)
     off = np.ones(whole.shape, dtype=bool)
@@ -309,6 +334,7 @@ def compare_response(predicted: np.ndarray, leading: np.ndarray, naive: np.ndarr
     naive_fit, _ = _masked_agreement(naive, whole, off)
     noise = float(np.linalg.norm((first - second)[off]) / (2 * np.linalg.norm(whole[off])))
     leading_error = float(np.linalg.norm((leading - whole)[off]) / np.linalg.norm(whole[off]))
+    closure = None if closed is None else _masked_agreement(closed, whole, off)[0]
     return Comparison(
         theory=theory, halves=between, noise=noise, leading_error=leading_error,
         baseline=naive_fit,
@@ -318,6 +344,9 @@ def compare_response(predicted: np.ndarray, leading: np.ndarray, naive: np.ndarr
         mean_diagonal_sim=float(np.mean(whole[units, k])),
         mean_diagonal_leading=float(np.mean(leading[units, k])),
         slope=slope,
+        closure=closure,
+        mean_diagonal_closure=(float("nan") if closed is None
+                               else float(np.mean(closed[units, k]))),
     )
 
 
@@ -329,18 +358,20 @@ class Dimension:
     simulation: float  # whole-run estimate (biased low by the noise)
     simulation_corrected: float  # (tr C)^2 / <C1, C2>_F
     baseline: float  # direct-noise network (nan: not computed)
+    closure: float = float("nan")  # self-consistent closure (nan: not computed)
 
 
-def dimensions(predicted: np.ndarray, baseline: np.ndarray | None, halves: np.ndarray
-               ) -> Dimension:
+def dimensions(predicted: np.ndarray, baseline: np.ndarray | None, halves: np.ndarray,
+               closed: np.ndarray | None = None) -> Dimension:
     """Participation ratios of the prediction, the simulation (raw and noise-corrected, from
-    the halves (2, N, N)) and the baseline (None: not computed)."""
+    the halves (2, N, N)), the baseline and the closure's prediction (None: not computed)."""
     first, second = halves
     whole = 0.5 * (first + second)
     cross = float(np.sum(first * second))
     corrected = float(np.trace(whole)) ** 2 / cross if cross > 0 else float("nan")
     return Dimension(participation_ratio(predicted), participation_ratio(whole), corrected,
-                     float("nan") if baseline is None else participation_ratio(baseline))
+                     float("nan") if baseline is None else participation_ratio(baseline),
+                     float("nan") if closed is None else participation_ratio(closed))
 
 
 # --- one case and N -----------------------------------------------------------------------------
@@ -359,6 +390,9 @@ class Row:
     dimension: dict[str, Dimension]
     response: dict[float, Comparison]  # lag -> comparison
     seconds: dict[str, float]
+    closure_g: float = float("nan")  # g_eff of the self-consistent closure (nan: none)
+    closure_gain: float = float("nan")
+    closure_margin: float = float("nan")
 
 
 def simulate_halves(j: np.ndarray, phi: str, n_duration: float, config: Config, seed: int
@@ -408,10 +442,19 @@ def run_row(case: Case, n: int, config: Config, log: Callable[[str], None]) -> R
     chi = net.response_kernel(lags)[:, :, units]
     chi_leading = net.response_kernel(lags, correction=False)[:, :, units]
     seconds["theory"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    closed_net = self_consistent(net)
+    closed = chi_closed = None
+    if closed_net is not None:
+        closed = {var: closed_net.covariance(lags=0.0, variables=var) for var in VARIABLES}
+        chi_closed = closed_net.response_kernel(lags)[:, :, units]
+    seconds["closure"] = time.perf_counter() - start
     max_real = float(np.max(net.eigenvalues.real))
     log(f"  {case.name} N={n}: theory {seconds['theory']:.0f} s (a = {net.gain:.3f}, "
         f"margin 1 - a max Re lambda = {net.stability_margin:.3f}, {rejected} draws of J "
-        f"rejected)")
+        f"rejected); self-consistent closure {seconds['closure']:.0f} s"
+        + ("" if closed_net is None else f" (g_eff = {closed_net.g:.4f} vs g = {net.g:.4f})"))
 
     start = time.perf_counter()
     baseline: dict[str, np.ndarray | None] = dict.fromkeys(VARIABLES)
@@ -425,35 +468,88 @@ def run_row(case: Case, n: int, config: Config, log: Callable[[str], None]) -> R
     seconds["baselines"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    halves = simulate_halves(j, case.phi, duration, config, seed=n + 11)
+    cached = _cache_path(config, case, n, rejected, "covariance")
+    if cached is not None and cached.exists():
+        with np.load(cached) as data:
+            halves = {var: data[var].astype(np.float64) for var in VARIABLES}
+    else:
+        halves = simulate_halves(j, case.phi, duration, config, seed=n + 11)
+        if cached is not None:
+            _save_npz(cached, {var: halves[var].astype(np.float32) for var in VARIABLES})
     seconds["simulation"] = time.perf_counter() - start
     log(f"  {case.name} N={n}: simulation T = {duration:g} in {seconds['simulation']:.0f} s")
 
     covariance = {var: compare_covariance(predicted[var], leading[var], baseline[var],
-                                          halves[var]) for var in VARIABLES}
-    dimension = {var: dimensions(predicted[var], baseline[var], halves[var])
+                                          halves[var], None if closed is None else closed[var])
+                  for var in VARIABLES}
+    dimension = {var: dimensions(predicted[var], baseline[var], halves[var],
+                                 None if closed is None else closed[var])
                  for var in VARIABLES}
-    del halves, predicted, leading, baseline
+    del halves, predicted, leading, baseline, closed
 
     start = time.perf_counter()
-    estimate = measure_response(Network(dense(j), phi=case.phi), lags,
-                                n_windows=config.n_windows, spacing=config.window_spacing,
-                                dt=config.response_dt, units=units, keep_windows=True,
-                                seed=n + 23)
+    cached = _cache_path(config, case, n, rejected, "response")
+    if cached is not None and cached.exists():
+        with np.load(cached) as data:
+            windows = data["windows"]
+    else:
+        estimate = measure_response(Network(dense(j), phi=case.phi), lags,
+                                    n_windows=config.n_windows, spacing=config.window_spacing,
+                                    dt=config.response_dt, units=units, keep_windows=True,
+                                    seed=n + 23)
+        windows = estimate.per_window
+        if cached is not None:
+            _save_npz(cached, {"windows": windows})
     seconds["response"] = time.perf_counter() - start
-    windows = estimate.per_window
     half = windows.shape[0] // 2
     first, second = windows[:half].mean(axis=0), windows[half:2 * half].mean(axis=0)
     response = {float(lag): compare_response(chi[k], chi_leading[k], naive[k], first[k],
-                                             second[k], units)
+                                             second[k], units,
+                                             None if chi_closed is None else chi_closed[k])
                 for k, lag in enumerate(config.lags)}
     x = covariance["x"]
     log(f"  {case.name} N={n}: cov x r = {x.theory.correlation:.3f} (halves "
         f"{x.halves.correlation:.3f}), err {x.theory.error:.3f} (noise {x.noise:.3f}); "
         f"response {seconds['response']:.0f} s, r = "
         + ", ".join(f"{c.theory.correlation:.3f}" for c in response.values()))
+    extra = {} if closed_net is None else {
+        "closure_g": closed_net.g, "closure_gain": closed_net.gain,
+        "closure_margin": closed_net.stability_margin}
     return Row(case.name, n, duration, net.gain, max_real, net.stability_margin, rejected,
-               covariance, dimension, response, seconds)
+               covariance, dimension, response, seconds, **extra)
+
+
+def self_consistent(net: LinearEquivalentNetwork) -> LinearEquivalentNetwork | None:
+    """``linear_equivalent(net, closure="self_consistent")`` (reusing the eigendecomposition),
+    or None where the closure has no solution (reported as `-` in the tables)."""
+    try:
+        return linear_equivalent(net, closure="self_consistent")
+    except ValueError:
+        return None
+
+
+def _cache_path(config: Config, case: Case, n: int, draw: int, kind: str) -> Path | None:
+    """Where a measurement of (case, N) is cached (None: no cache). The name holds every
+    setting the measurement depends on, so a changed setting never reuses a stale file."""
+    if config.cache is None:
+        return None
+    if kind == "covariance":
+        key = (f"T{config.duration(n):g}_dt{config.dt:g}_every{config.sample_every:g}_"
+               f"transient{config.transient:g}")
+    else:
+        lags = "-".join(f"{lag:g}" for lag in config.lags)
+        key = (f"lags{lags}_K{config.pulsed_units}_w{config.n_windows}_"
+               f"s{config.window_spacing:g}_dt{config.response_dt:g}")
+    name = f"{case.phi}_g{case.g:g}_N{n}_draw{draw}_{kind}_{key}.npz"
+    return Path(config.cache) / name
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to a temporary name, then rename: never a half-written cache file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
 
 
 def run(config: Config, log: Callable[[str], None] = print) -> list[Row]:
@@ -507,6 +603,8 @@ class Exponents:
     covariance: dict[str, Trend]  # var -> trend
     response: dict[float, Trend]  # lag -> trend
     noise: float  # exponent of the covariance-of-x noise (grows: fixed T per N)
+    closure_covariance: dict[str, Trend] = dataclasses.field(default_factory=dict)
+    closure_response: dict[float, Trend] = dataclasses.field(default_factory=dict)
 
 
 def _fit(sizes: list[int], errors: list[float]) -> float:
@@ -516,12 +614,20 @@ def _fit(sizes: list[int], errors: list[float]) -> float:
     return fit_exponent(sizes, errors)
 
 
-def _trend(sizes: list[int], items: list[Comparison]) -> Trend:
-    """Exponents of the raw and the noise-corrected theory error."""
-    corrected = [c.corrected_error for c in items]
+def _trend(sizes: list[int], items: list[Comparison], closure: bool = False) -> Trend:
+    """Exponents of the raw and the noise-corrected theory error (``closure``: of the
+    self-consistent closure's; nan where a size lacks it)."""
+    if closure:
+        if any(c.closure is None for c in items):
+            return Trend(float("nan"), float("nan"))
+        raw = [c.closure.error for c in items]
+        corrected = [c.closure_corrected_error for c in items]
+    else:
+        raw = [c.theory.error for c in items]
+        corrected = [c.corrected_error for c in items]
     positive = [(n, e) for n, e in zip(sizes, corrected, strict=True) if e > 0]
     zero = [n for n, e in zip(sizes, corrected, strict=True) if e <= 0]
-    return Trend(_fit(sizes, [c.theory.error for c in items]),
+    return Trend(_fit(sizes, raw),
                  _fit([n for n, _ in positive], [e for _, e in positive]),
                  min(zero) if zero else None)
 
@@ -537,7 +643,11 @@ def exponents(rows: list[Row]) -> list[Exponents]:
             {var: _trend(sizes, [row.covariance[var] for row in mine]) for var in VARIABLES},
             {lag: _trend(sizes, [row.response[lag] for row in mine])
              for lag in mine[0].response},
-            _fit(sizes, [row.covariance["x"].noise for row in mine])))
+            _fit(sizes, [row.covariance["x"].noise for row in mine]),
+            {var: _trend(sizes, [row.covariance[var] for row in mine], closure=True)
+             for var in VARIABLES},
+            {lag: _trend(sizes, [row.response[lag] for row in mine], closure=True)
+             for lag in mine[0].response}))
     return out
 
 
@@ -578,6 +688,22 @@ def checks(rows: list[Row], fits: list[Exponents]) -> list[str]:
                                                       *row.response.values()))]
     diagonal = [row for row in rows if all(c.diagonal_theory > 0
                                            for c in row.covariance.values())]
+    closed_fits = [fit for fit in with_sizes
+                   if all(math.isfinite(t.raw) for t in fit.closure_covariance.values())]
+    closed_shrinking = [fit for fit in closed_fits if fit.closure_covariance["x"].shrinks]
+    closed_rows = [row for row in rows
+                   if all(c.closure is not None for c in row.covariance.values())]
+    closed_better = [row for row in closed_rows
+                     if row.covariance["x"].closure.error < row.covariance["x"].theory.error]
+    worst = max((row.covariance["x"].closure.error for row in closed_rows),
+                default=float("nan"))
+    worst_dmft = max((row.covariance["x"].theory.error for row in rows), default=float("nan"))
+    lines.append(
+        f"(b') with `closure=\"self_consistent\"`: solved in {len(closed_rows)}/{len(rows)} "
+        f"rows; the x covariance's error is lower than the DMFT closure's in "
+        f"{len(closed_better)}/{len(closed_rows)} rows, its largest error is {worst:.2f} "
+        f"(DMFT closure: {worst_dmft:.2f}), and its noise-corrected error shrinks with N (or "
+        f"reaches the noise) in {len(closed_shrinking)}/{len(closed_fits)} cases.")
     lines.append(
         f"(c) the 1/sqrt(N) term improves agreement: off-diagonal error below the leading "
         f"order's (1) for both covariances and the response at every lag in "
@@ -590,6 +716,10 @@ def checks(rows: list[Row], fits: list[Exponents]) -> list[str]:
 # --- output -------------------------------------------------------------------------------------
 def _f(value: float, digits: int = 3) -> str:
     return "nan" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _pr(value: float) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.1f}"
 
 
 def _signed(value: float) -> str:
@@ -606,20 +736,27 @@ def summary(rows: list[Row], config: Config) -> list[str]:
         f"would reach, and the theory's relative error raw / noise-corrected (the leading "
         f"order's is 1); response at tau = {lag:g}: the theory's relative error against the "
         f"naive linearisation's at x = 0; participation ratio of x, theory / simulation "
-        f"(noise-corrected).",
+        f"(noise-corrected). `self-consistent`: the same with `closure=\"self_consistent\"` "
+        f"(`-`: no solution); the DMFT closure (default) is the first number where two are "
+        f"given.",
         "",
-        "| case | N | cov x: r / ceiling | cov x: err / corr. err | diag r | "
-        f"response tau={lag:g}: err theory / naive | PR of x | margin |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | N | cov x: r / ceiling | cov x: err / corr. err | self-consistent cov x: "
+        f"r / err / corr. err | diag r | response tau={lag:g}: err theory / self-consistent / "
+        "naive | PR of x: theory / self-consistent / simulation | margin / self-consistent |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in dict.fromkeys(row.case for row in rows):
         row = max((row for row in rows if row.case == case), key=lambda row: row.n)
         c, r, d = row.covariance["x"], row.response[lag], row.dimension["x"]
+        closed = "-" if c.closure is None else (
+            f"{c.closure.cell()} / {_f(c.closure_corrected_error)}")
+        closed_r = "-" if r.closure is None else _f(r.closure.error)
         lines.append(
             f"| {row.case} | {row.n} | {_f(c.theory.correlation)} / {_f(c.ceiling)} | "
-            f"{_f(c.theory.error)} / {_f(c.corrected_error)} | {_f(c.diagonal_theory, 2)} | "
-            f"{_f(r.theory.error)} / {r.baseline.error:.3g} | {d.theory:.1f} / "
-            f"{d.simulation_corrected:.1f} | {row.margin:.3f} |")
+            f"{_f(c.theory.error)} / {_f(c.corrected_error)} | {closed} | "
+            f"{_f(c.diagonal_theory, 2)} | {_f(r.theory.error)} / {closed_r} / "
+            f"{r.baseline.error:.3g} | {d.theory:.1f} / {_pr(d.closure)} / "
+            f"{d.simulation_corrected:.1f} | {row.margin:.3f} / {_f(row.closure_margin)} |")
     return [*lines, ""]
 
 
@@ -660,8 +797,12 @@ def markdown(rows: list[Row], config: Config, total_s: float, load: str = "") ->
         f"linearisation around x = 0 is unstable (max Re lambda(J) > 1: see `max Re "
         f"lambda`), so it has no covariance; it is compared on the response. `diag r`: "
         f"correlation across units of C_ii (theory / halves), which the leading order predicts "
-        f"constant. `mean C_ii`: theory / simulation / leading order (= DMFT). Cases other "
-        f"than {', '.join(config.uncapped)} stop at N = {config.size_cap}.",
+        f"constant. `mean C_ii`: theory / self-consistent / simulation / leading order "
+        f"(= DMFT). Cases other than {', '.join(config.uncapped)} stop at N = "
+        f"{config.size_cap}. `self-consistent`: "
+        f"`linear_equivalent(J, phi, closure=\"self_consistent\")` on the same J, whose DMFT "
+        f"strength g_eff makes the mean predicted variance (1/N) tr C^x(0) equal the "
+        f"single-site variance Delta(0; g_eff) (`-`: no solution on the stable branch).",
         "",
     ]
     lines += summary(rows, config)
@@ -671,18 +812,22 @@ def markdown(rows: list[Row], config: Config, total_s: float, load: str = "") ->
             f"## {title}",
             "",
             "| case | N | theory r / err | ceiling | halves r / err | noise | corr. err | "
-            "leading err | direct-noise r / err | diag r | mean C_ii | slope |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "self-consistent r / err / corr. err | leading err | direct-noise r / err | diag r "
+            "| mean C_ii | slope |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             c = row.covariance[var]
             base = c.baseline.cell() if c.baseline is not None else "-"
+            closed = "-" if c.closure is None else (
+                f"{c.closure.cell()} / {_f(c.closure_corrected_error)}")
             lines.append(
                 f"| {row.case} | {row.n} | {c.theory.cell()} | {_f(c.ceiling)} | "
-                f"{c.halves.cell()} | {_f(c.noise)} | {_f(c.corrected_error)} | "
+                f"{c.halves.cell()} | {_f(c.noise)} | {_f(c.corrected_error)} | {closed} | "
                 f"{_f(c.leading_error, 2)} | {base} | {_f(c.diagonal_theory, 2)} / "
                 f"{_f(c.diagonal_halves, 2)} | {_f(c.mean_diagonal_theory)} / "
-                f"{_f(c.mean_diagonal_sim)} / {_f(c.mean_diagonal_leading)} | {_f(c.slope, 2)} |")
+                f"{_f(c.mean_diagonal_closure)} / {_f(c.mean_diagonal_sim)} / "
+                f"{_f(c.mean_diagonal_leading)} | {_f(c.slope, 2)} |")
         lines.append("")
     lines += [
         "## Linear response chi(tau)",
@@ -691,14 +836,15 @@ def markdown(rows: list[Row], config: Config, total_s: float, load: str = "") ->
         "units, theory / simulation / leading order exp(-tau).",
         "",
         "| case | N | tau | theory r / err | ceiling | halves r / err | noise | corr. err | "
-        "leading err | naive x=0 r / err | diag mean | slope |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "self-consistent r / err | leading err | naive x=0 r / err | diag mean | slope |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         for lag, c in row.response.items():
             lines.append(
                 f"| {row.case} | {row.n} | {lag:g} | {c.theory.cell()} | {_f(c.ceiling)} | "
                 f"{c.halves.cell()} | {_f(c.noise)} | {_f(c.corrected_error)} | "
+                f"{'-' if c.closure is None else c.closure.cell()} | "
                 f"{_f(c.leading_error, 2)} | {_f(c.baseline.correlation)} / "
                 f"{c.baseline.error:.3g} | {_f(c.mean_diagonal_theory)} / "
                 f"{_f(c.mean_diagonal_sim)} / {_f(c.mean_diagonal_leading)} | "
@@ -707,22 +853,27 @@ def markdown(rows: list[Row], config: Config, total_s: float, load: str = "") ->
         "",
         "## Dimension (participation ratio) and spectrum",
         "",
-        "PR = (tr C)^2 / tr(C^2): theory / simulation (whole run) / simulation noise-corrected "
-        "((tr C)^2 / <C1, C2>_F) / direct-noise network; the leading order gives N. "
+        "PR = (tr C)^2 / tr(C^2): theory / self-consistent closure / simulation (whole run) / "
+        "simulation noise-corrected ((tr C)^2 / <C1, C2>_F) / direct-noise network; the "
+        "leading order gives N. `g_eff`: the self-consistent closure's DMFT strength (g: the "
+        "realised sqrt(sum J^2 / N)), with its gain and margin. "
         "`margin`: 1 - a max Re lambda(J), the decay rate of the linear-equivalent network's "
         "slowest mode; the theory needs it > 0, and `rejected` counts the draws of J skipped "
         "because it was not (the table's J is the first stable draw).",
         "",
-        "| case | N | PR of x | PR of phi | gain a | max Re lambda | margin | rejected | T |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| case | N | PR of x | PR of phi | gain a | max Re lambda | margin | g_eff / gain / "
+        "margin | rejected | T |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        cells = [f"{d.theory:.1f} / {d.simulation:.1f} / {d.simulation_corrected:.1f} / "
-                 + ("-" if math.isnan(d.baseline) else f"{d.baseline:.1f}")
+        cells = [f"{d.theory:.1f} / {_pr(d.closure)} / {d.simulation:.1f} / "
+                 f"{d.simulation_corrected:.1f} / {_pr(d.baseline)}"
                  for d in (row.dimension[var] for var in VARIABLES)]
+        closed = "-" if not math.isfinite(row.closure_g) else (
+            f"{row.closure_g:.4f} / {row.closure_gain:.3f} / {row.closure_margin:.3f}")
         lines.append(f"| {row.case} | {row.n} | {cells[0]} | {cells[1]} | {row.gain:.3f} | "
-                     f"{row.max_real_eigenvalue:.3f} | {row.margin:.3f} | {row.rejected} | "
-                     f"{row.duration:g} |")
+                     f"{row.max_real_eigenvalue:.3f} | {row.margin:.3f} | {closed} | "
+                     f"{row.rejected} | {row.duration:g} |")
     lag_names = list(config.lags)
     lines += [
         "",
@@ -744,20 +895,26 @@ def markdown(rows: list[Row], config: Config, total_s: float, load: str = "") ->
         sizes = f"{min(fit.sizes)}-{max(fit.sizes)}"
         lines.append(f"| {fit.case} | {sizes} | " + " | ".join(cells)
                      + f" | {_signed(fit.noise)} |")
+        if fit.closure_covariance:
+            cells = [fit.closure_covariance[var].cell() for var in VARIABLES]
+            cells += [fit.closure_response[lag].cell() for lag in fit.closure_response]
+            lines.append(f"| {fit.case}, self-consistent | {sizes} | " + " | ".join(cells)
+                         + f" | {_signed(fit.noise)} |")
     lines += ["", "## The issue's claims", ""]
     lines += [f"- {line}" for line in checks(rows, fits)]
     lines += [
         "",
         "## Time (s)",
         "",
-        "| case | N | theory (eig, covariances, response) | baselines | simulation | "
-        "response measurement |",
-        "|---|---|---|---|---|---|",
+        "| case | N | theory (eig, covariances, response) | self-consistent closure | "
+        "baselines | simulation | response measurement |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         s = row.seconds
-        lines.append(f"| {row.case} | {row.n} | {s['theory']:.1f} | {s['baselines']:.1f} | "
-                     f"{s['simulation']:.1f} | {s['response']:.1f} |")
+        closure = f"{s['closure']:.1f}" if "closure" in s else "-"
+        lines.append(f"| {row.case} | {row.n} | {s['theory']:.1f} | {closure} | "
+                     f"{s['baselines']:.1f} | {s['simulation']:.1f} | {s['response']:.1f} |")
     lines += ["", END]
     return "\n".join(lines) + "\n"
 
@@ -778,8 +935,9 @@ def _tuples(value: object) -> object:
 
 def _comparison(data: dict) -> Comparison:
     fields = dict(data)
-    for key in ("theory", "halves", "baseline"):
-        fields[key] = None if fields[key] is None else Agreement(**fields[key])
+    for key in ("theory", "halves", "baseline", "closure"):
+        if key in fields:
+            fields[key] = None if fields[key] is None else Agreement(**fields[key])
     return Comparison(**fields)
 
 
@@ -803,13 +961,6 @@ def merge_into(path: Path, section: str) -> str:
     return accuracy_theory.merge_into(path, section, BEGIN, END)
 
 
-def load_average() -> str:
-    """The system's load average, or "" where the platform has none."""
-    try:
-        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    except (AttributeError, OSError):
-        return ""
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: run, print the tables and merge them into ``--output``."""
@@ -824,6 +975,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="N = 200, 300, two cases")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--cache", type=Path, metavar="DIR",
+                        help="cache the simulated covariances and response windows here and "
+                             "reuse them on the next run (the theory is always recomputed)")
     parser.add_argument("--save-rows", type=Path, metavar="JSON",
                         help="also write the measured numbers here (for --from-rows)")
     parser.add_argument("--from-rows", type=Path, metavar="JSON",
@@ -846,6 +1000,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.durations = ((1, args.duration),)
     if args.cases:
         config.cases = tuple(args.cases)
+    if args.cache:
+        config.cache = str(args.cache)
     config.threads = max(1, args.threads)
     if any(n < config.pulsed_units + 2 for n in config.sizes):
         parser.error(f"sizes must be >= {config.pulsed_units + 2}")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import os
 import platform
 import sys
 import time
@@ -445,6 +446,15 @@ def merge_into(path: Path, section: str, begin: str = BEGIN, end_marker: str = E
     if KEEP_MARKER not in existing:
         existing = existing.rstrip("\n") + f"\n\n{KEEP_MARKER}\n"
     return existing.rstrip("\n") + "\n\n" + section
+
+
+def load_average() -> str:
+    """The system's load average (1, 5, 15 min) as text, or "" where the platform has none:
+    every benchmark section records it, since the times stretch on a busy machine."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except (AttributeError, OSError):
+        return ""
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -26,14 +26,19 @@ spectral-radius-0.9 network of 50 units has a condition number beyond double pre
 the three numbers agree only at the same ridge (see docs/analysis_memory.md).
 
 Run ``python benchmarks/bench_memory.py`` (about half a minute) or ``--quick`` (N = 20,
-T = 3000, a few seconds); ``--output FILE`` also writes the table as Markdown.
+T = 3000, a few seconds). The table is printed and written into ``benchmarks/RESULTS.md``
+(``--output``) between this script's begin/end markers; other sections are kept. Without
+reservoirpy (not installed, or ``--no-reservoirpy``) only rnndyn runs, and the section says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import math
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -42,12 +47,22 @@ from typing import Any
 import numpy as np
 import torch
 
+import rnndyn
 from rnndyn.analysis.memory import (
     MemoryCapacityResult,
     linear_memory_function,
     memory_capacity,
 )
 from rnndyn.simulate import DiscreteNetwork, simulate
+
+# The RESULTS.md helpers are shared with accuracy_theory.py, next to this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy_theory
+from accuracy_theory import load_average
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
+BEGIN = "<!-- bench_memory.py: begin -->"
+END = "<!-- bench_memory.py: end -->"
 
 INPUT_AMPLITUDE = 0.8  # reservoirpy's default input range
 TEST_SIZE = 0.2  # reservoirpy's default split
@@ -204,7 +219,65 @@ def table(rows: list[Row], config: Config) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
+
+def summary(rows: list[Row], config: Config, reservoirpy_version: str | None) -> str:
+    """One paragraph: whether the two agree and how their times compare, or why reservoirpy
+    did not run."""
+    if not config.reservoirpy:
+        return "reservoirpy was not run (`--no-reservoirpy`): rnndyn only, its columns are `-`."
+    if reservoirpy_version is None:
+        return ("reservoirpy is not installed (`pip install -e '.[bench]'`): rnndyn only, its "
+                "columns are `-` and the comparison was not made.")
+    compared = [row for row in rows if row.difference is not None]
+    agreeing = sum(bool(row.agrees) for row in compared)
+    largest = max((abs(row.difference) for row in compared), default=float("nan"))
+    ratios = [row.seconds_rnndyn / row.seconds_reservoirpy for row in compared
+              if row.seconds_reservoirpy]
+    text = (f"reservoirpy {reservoirpy_version}: the two estimates agree within 3 sd + null in "
+            f"{agreeing} of {len(compared)} rows (largest |difference| {largest:.1e}).")
+    if ratios:
+        text += (f" rnndyn's pipeline (simulate + memory_capacity) took {min(ratios):.1f}-"
+                 f"{max(ratios):.1f} times reservoirpy's time (s rnndyn / s reservoirpy).")
+    return text
+
+
+def markdown(rows: list[Row], config: Config, total_s: float, load: str = "",
+             reservoirpy_version: str | None = None) -> str:
+    """This script's RESULTS.md section: begin marker, how it was run, the table, end marker."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    threads = torch.get_num_threads()
+    lines = [
+        BEGIN,
+        "# Memory capacity: rnndyn vs reservoirpy on the same reservoir",
+        "",
+        f"Written by `benchmarks/bench_memory.py` on {now}; the run took {total_s:.1f} s on "
+        f"{platform.processor() or platform.machine()} with {threads} torch "
+        f"thread{'s' if threads != 1 else ''}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} (rnndyn "
+        f"{rnndyn.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
+        + (f"reservoirpy {reservoirpy_version})" if reservoirpy_version
+           else "reservoirpy not installed)" if config.reservoirpy
+           else "reservoirpy not run)")
+        + (f"; load average (1, 5, 15 min) {load}." if load else "."),
+        "",
+        "Same W, W_in, input, time points (train/test split) and absolute ridge in both; "
+        f"seed {config.seed}. `MC rnndyn (held-out)`: `memory_capacity` on the test points; "
+        "`in-sample`: on the training points; `null`: the shuffled-input null (estimation "
+        "bias); `sd`: delta-method sampling sd of the held-out MC; `difference`: reservoirpy - "
+        "rnndyn; `max per-lag diff`: largest difference of the per-lag r^2; `closed form`: "
+        "`linear_memory_function` (identity only; it depends on the ridge, see "
+        "docs/analysis_memory.md); `s`: wall time of each pipeline.",
+        "",
+        summary(rows, config, reservoirpy_version),
+        "",
+        table(rows, config),
+        "",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 20, T = 3000")
     parser.add_argument("--n", type=int, help="reservoir size (k_max = N)")
@@ -212,7 +285,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
     parser.add_argument("--ridge", type=float, help="absolute ridge penalty")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--no-reservoirpy", action="store_true")
-    parser.add_argument("--output", type=Path, help="also write the table (Markdown) here")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help="Markdown file whose section of this script is replaced "
+                             "(default benchmarks/RESULTS.md)")
     args = parser.parse_args(argv)
     config = quick_config() if args.quick else Config()
     for name in ("n", "steps", "ridge", "seed"):
@@ -223,12 +298,23 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line entry point: run, print the table and merge it into ``--output``.
+
+    Returns 1 if some row's two estimates disagree (the section is written anyway)."""
     config, output = parse_args(argv)
+    rpy = load_reservoirpy() if config.reservoirpy else None
+    version = None if rpy is None else str(getattr(rpy, "__version__", "?"))
     print(HEADER)
+    load_before = load_average()
+    start = time.perf_counter()
     rows = run(config)
-    text = table(rows, config)
-    if output is not None:
-        output.write_text(text + "\n")
+    total_s = time.perf_counter() - start
+    load = f"{load_before} before, {load_average()} after" if load_before else ""
+    section = markdown(rows, config, total_s, load, version)
+    print(summary(rows, config, version))
+    accuracy_theory.write_atomically(output, accuracy_theory.merge_into(output, section,
+                                                                        BEGIN, END))
+    print(f"wrote {output}")
     failed = [row for row in rows if row.agrees is False]
     for row in failed:
         print(f"DISAGREE: {row.case}: difference {row.difference:.4f} exceeds 3 sd + null = "

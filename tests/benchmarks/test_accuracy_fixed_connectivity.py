@@ -100,12 +100,23 @@ def test_tiny_run_is_sane(tiny_rows):
             assert c.mean_diagonal_sim == pytest.approx(math.exp(-lag), rel=0.15)
         for d in row.dimension.values():
             assert 1 < d.simulation <= d.simulation_corrected * 1.05 and 1 < d.theory < row.n
+            assert 1 < d.closure < row.n
+        # The self-consistent closure is solved on the same J: it moves g by O(1/sqrt(N))
+        # (the spectral edge's scatter), stays stable, and its mean variance is the
+        # single-site one, which matches the simulation's to ~10% at N = 200.
+        assert row.closure_margin > 0 and abs(row.closure_g / 3.0 - 1) < 0.1
+        for c in row.covariance.values():
+            assert c.closure is not None and c.closure.correlation > 0.5
+            assert 0.85 < c.mean_diagonal_closure / c.mean_diagonal_sim < 1.15
+        for c in row.response.values():
+            assert c.closure is not None and c.closure.error < 1.0
     fits = bench.exponents(rows)
     assert len(fits) == 1 and fits[0].sizes == (200, 250)
     trend = fits[0].covariance["x"]
     assert math.isfinite(trend.raw) and (math.isfinite(trend.corrected) or trend.shrinks)
+    assert math.isfinite(fits[0].closure_covariance["x"].raw)
     lines = bench.checks(rows, fits)
-    assert len(lines) == 3 and "2/2 rows" in lines[0]
+    assert len(lines) == 4 and "2/2 rows" in lines[0] and "solved in 2/2 rows" in lines[2]
 
 
 def test_markdown_and_merge_keep_other_sections(tiny_rows, tmp_path):
@@ -151,6 +162,21 @@ def test_saved_rows_render_the_same_tables(tiny_rows, tmp_path):
     # Skip the header lines, which carry the time of writing.
     assert (bench.markdown(rows, loaded, 7.0).splitlines()[4:]
             == bench.markdown(tiny_rows, config, 7.0).splitlines()[4:])
+
+
+def test_cache_reuses_the_simulations(tmp_path):
+    config = dataclasses.replace(_tiny_config(), sizes=(200,), cache=str(tmp_path / "cache"))
+    first = bench.run(config, log=lambda message: None)
+    files = sorted(path.name for path in (tmp_path / "cache").iterdir())
+    assert len(files) == 2 and all("draw" in name for name in files)
+    assert not any("partial" in name for name in files)
+    again = bench.run(config, log=lambda message: None)
+    # Cached: no simulation, and (float32 storage of the halves) the same statistics.
+    assert again[0].seconds["simulation"] < 0.2 * first[0].seconds["simulation"]
+    assert again[0].covariance["x"].theory.error == pytest.approx(
+        first[0].covariance["x"].theory.error, rel=1e-4)
+    assert again[0].response[1.0].theory.error == pytest.approx(
+        first[0].response[1.0].theory.error, rel=1e-9)
 
 
 def test_trend_counts_an_error_within_the_noise_as_shrinking():

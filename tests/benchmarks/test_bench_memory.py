@@ -1,13 +1,20 @@
-"""Smoke test of benchmarks/bench_memory.py: a quick run (N = 20, T = 3000), a few seconds."""
+"""Smoke test of benchmarks/bench_memory.py: a quick run (N = 20, T = 3000), a few seconds.
+
+Also checks that the script replaces only its own section of a RESULTS.md file, and says so
+there when reservoirpy is missing.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import math
+import platform
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from _results_sections import HAND, OTHER, TAIL, section, stale
 
 BENCH_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_memory.py"
 
@@ -47,3 +54,71 @@ def test_agrees_with_reservoirpy():
         # the same number up to rounding, far inside the sampling error.
         assert row.agrees
         assert abs(row.difference) < 1e-3 and row.max_lag_difference < 1e-3
+
+
+STALE = stale(bench.BEGIN, bench.END)
+
+
+def _section(text: str) -> str:
+    return section(text, bench.BEGIN, bench.END)
+
+
+def _rows(section: str) -> list[list[str]]:
+    """The table's data rows, as cells."""
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in section.splitlines() if line.startswith(("| tanh ", "| identity "))]
+    assert rows and all(len(row) == 12 for row in rows)
+    return rows
+
+
+def _check_rows(section: str, n: int, reservoirpy: bool) -> None:
+    for row in _rows(section):
+        mc, train, null, sd = (float(cell) for cell in row[2:6])
+        theirs, difference, exact = row[6], row[7], row[9]
+        assert all(math.isfinite(value) for value in (mc, train, null, sd))
+        # Memory capacity is at most N (lags 1..N), well above the shuffled-input null.
+        assert 0 < mc <= n and 0 < train <= n and 0 <= null < mc and 0 < sd < 1
+        if row[0] == "identity":
+            assert 0 < float(exact) <= n
+        else:
+            assert exact == "-"
+        if reservoirpy:
+            assert abs(float(theirs) - mc) < 1e-3 and abs(float(difference)) < 1e-3
+        else:
+            assert theirs == difference == "-"
+
+
+def test_main_writes_and_replaces_its_section(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    results = tmp_path / "RESULTS.md"
+    results.write_text(HAND + OTHER + "\n" + STALE + TAIL)
+    installed = bench.load_reservoirpy() is not None
+    assert bench.main(["--quick", "--output", str(results)]) == 0
+    text = results.read_text()
+    section = _section(text)
+    assert text == HAND + OTHER + "\n" + section + TAIL  # everything else kept, in place
+    assert "old numbers" not in text
+    for fact in ("Written by `benchmarks/bench_memory.py` on ", " UTC; the run took ",
+                 platform.processor() or platform.machine(), "1 torch thread, ",
+                 "OMP_NUM_THREADS=", "torch ", "numpy ", "load average (1, 5, 15 min) ",
+                 " before, ", " after.", "Memory capacity, N = 20, lags 1..20, T = 3000"):
+        assert fact in section, fact
+    _check_rows(section, 20, installed)
+    assert [row[:2] for row in _rows(section)] == [["tanh", "0.9"], ["identity", "0.8"]]
+    if installed:
+        assert "agree within 3 sd + null in 2 of 2 rows" in section
+        assert "times reservoirpy's time" in section
+    else:
+        assert "reservoirpy is not installed" in section
+
+    # A second run, reservoirpy missing, replaces only this section and says so.
+    monkeypatch.setattr(bench, "load_reservoirpy", lambda: None)
+    assert bench.main(["--quick", "--n", "10", "--steps", "1500",
+                       "--output", str(results)]) == 0
+    second = results.read_text()
+    new_section = _section(second)
+    assert second == HAND + OTHER + "\n" + new_section + TAIL
+    assert "reservoirpy is not installed" in new_section
+    assert "reservoirpy not installed)" in new_section
+    assert "Memory capacity, N = 10, lags 1..10, T = 1500" in new_section
+    _check_rows(new_section, 10, reservoirpy=False)

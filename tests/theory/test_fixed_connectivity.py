@@ -41,6 +41,7 @@ class _OrnsteinUhlenbeck(LinearEquivalentNetwork):
     """The same linear-equivalent network, with residuals of autocorrelation exp(-k |tau|)."""
 
     rate = 0.7
+    _decay_time = 60.0  # exp(-0.7 * 60) ~ 1e-18: the lag integrals' cut-off
 
     def residual_autocorrelation(self, tau):
         return np.exp(-self.rate * np.abs(np.asarray(tau, dtype=float)))
@@ -75,7 +76,7 @@ def test_lagged_covariances_solve_the_linear_network_exactly(network, tau):
     # exact (Lyapunov equation). The causal filter is second order in its step (0.02) and
     # C_r = exp(-k|tau|) has a kink at 0, so ~1e-5 relative error is expected; 1e-4 bounds it.
     ou = _OrnsteinUhlenbeck(network.connectivity, network.phi, network.g, network.dmft,
-                            network.gain, 60.0)
+                            network.gain)
     exact = _lyapunov_reference(ou, ou.rate)(tau)
     n = ou.n
     blocks = {"x": slice(0, n), "phi": slice(n, 2 * n)}
@@ -240,3 +241,22 @@ def test_bad_arguments(network):
     j = network.connectivity + 5.0 * np.ones((N_SMALL, N_SMALL)) / N_SMALL
     with pytest.raises(ValueError, match="unstable"):
         covariance(j, lags=0.0)
+
+
+def test_self_consistent_closure_solves_its_equation_and_reuses_the_eigenbasis(network):
+    closed = linear_equivalent(network, closure="self_consistent")
+    # The defining equation: (1/N) tr C^x(0; g_eff) = Delta(0; g_eff). brentq stops at
+    # |dg| < 1e-6, so the residual is limited by the O(1e-4) quadrature error of the lag
+    # integrals, not by the root finder.
+    mean_variance = np.trace(closed.covariance(lags=0.0)).real / closed.n
+    assert mean_variance == pytest.approx(closed.variance, rel=1e-3)
+    assert closed.stability_margin > 0
+    # The default closure's mean variance is off by far more than that at N = 80: the closure
+    # moved g by an amount that matters.
+    before = np.trace(network.covariance(lags=0.0)).real / network.n
+    assert abs(before / network.variance - 1) > 0.05
+    assert closed._eigen is network._eigen  # no second O(N^3) eigendecomposition
+    fresh = linear_equivalent(network.connectivity, "tanh", closure="self_consistent")
+    assert fresh.g == pytest.approx(closed.g, rel=1e-5)
+    back = linear_equivalent(closed, closure="dmft")
+    assert back.g == pytest.approx(network.g, rel=1e-12)

@@ -215,11 +215,12 @@ def lyapunov_spectrum(
         if x_init.shape != (batch, n) or not np.all(np.isfinite(x_init)):
             raise ValueError(f"x0 must be finite with shape ({n},) or ({batch}, {n}), "
                              f"got shape {np.shape(x0)}")
-    q_init = np.linalg.qr(rng.standard_normal((batch, n, k)))[0]
+    # torch's QR: NumPy's stacked (batched) QR is ~10x slower at n = k = 500.
+    q_init = torch.linalg.qr(torch.from_numpy(rng.standard_normal((batch, n, k))))[0]
 
     dev = torch.device(device)
     x = torch.as_tensor(np.array(x_init), dtype=dtype, device=dev)
-    q = torch.as_tensor(q_init, dtype=dtype, device=dev).transpose(1, 2).contiguous()  # (B, k, n)
+    q = q_init.to(device=dev, dtype=dtype).transpose(1, 2).contiguous()  # (B, k, n)
     tensors = network.tensors(dev, dtype)
     bias = tensors.get("bias")
     apply = network.connectivity.apply

@@ -34,7 +34,7 @@ is needed. See `LinearEquivalentNetwork`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -106,7 +106,12 @@ class LinearEquivalentNetwork:
     g: float
     dmft: RandomNetworkSolution
     gain: float
-    _decay_time: float = field(repr=False)
+
+    @cached_property
+    def _decay_time(self) -> float:
+        # Lazy: it needs the DMFT's autocorrelation curve, which the closure's margin search
+        # (gain only) must not pay for. C_r(tau) < e^{-30} C_r(0) beyond it.
+        return 30.0 / max(self.dmft.decay_rate, 1e-3)
 
     @property
     def n(self) -> int:
@@ -349,8 +354,11 @@ def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
 
     Parameters
     ----------
-    connectivity : array (N, N) or Connectivity
-        The fixed J (dense; a `rnndyn.connectivity` operator is densified).
+    connectivity : array (N, N), Connectivity or LinearEquivalentNetwork
+        The fixed J (dense; a `rnndyn.connectivity` operator is densified). A
+        `LinearEquivalentNetwork` is re-solved with the given ``closure`` and ``g`` while its
+        J, phi and eigendecomposition are reused (``phi`` is then ignored): comparing the two
+        closures costs one O(N^3) eigendecomposition, not two.
     phi : str or Nonlinearity, default "tanh"
         An odd nonlinearity (tanh, erf, ...): the theory covers temporal fluctuations around
         zero-mean activity (``Delta(inf) = 0``).
@@ -375,19 +383,25 @@ def linear_equivalent(connectivity: Any, phi: str | Nonlinearity = "tanh", *,
         covariance to predict); a nonlinearity with a static part; a ``closure`` without a
         solution.
     """
-    matrix = _dense_matrix(connectivity)
-    nonlinearity = get_nonlinearity(phi)
+    if closure not in CLOSURES:
+        raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")
+    if isinstance(connectivity, LinearEquivalentNetwork):
+        like = connectivity
+        matrix, nonlinearity = like.connectivity, like.phi
+        strength = math.sqrt(float(np.sum(matrix**2)) / like.n) if g is None else g
+    else:
+        like, matrix, strength = None, _dense_matrix(connectivity), g
+        nonlinearity = get_nonlinearity(phi)
     probe = np.linspace(0.1, 3.0, 7)
     if not np.allclose(nonlinearity.value(-probe), -nonlinearity.value(probe), atol=1e-12):
         raise ValueError(f"phi must be odd (tanh, erf, ...): the theory covers zero-mean "
                          f"fluctuations, and {nonlinearity.name!r} has a static part")
-    if closure not in CLOSURES:
-        raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")
-    n = matrix.shape[0]
-    strength = math.sqrt(float(np.sum(matrix**2)) / n) if g is None else float(g)
+    if strength is None:
+        strength = math.sqrt(float(np.sum(matrix**2)) / matrix.shape[0])
+    strength = float(strength)
     if not math.isfinite(strength) or strength <= 0:
         raise ValueError(f"g must be a positive number, got {g!r}")
-    network = _at_strength(matrix, nonlinearity, strength)
+    network = _at_strength(matrix, nonlinearity, strength, like=like)
     if closure == "self_consistent":
         network = _self_consistent(network)
     return network
@@ -404,10 +418,9 @@ def _at_strength(matrix: np.ndarray, nonlinearity: Nonlinearity, strength: float
             f"finds a {dmft.regime.replace('_', ' ')} (critical gain "
             f"{critical_gain(nonlinearity):.4g})")
     gain = float(gaussian_expectation(nonlinearity, 0.0, dmft.delta0, part="derivative"))
-    decay_time = 30.0 / max(dmft.decay_rate, 1e-3)  # C_r(tau) < e^{-30} C_r(0) beyond
-    network = LinearEquivalentNetwork(matrix, nonlinearity, strength, dmft, gain, decay_time)
+    network = LinearEquivalentNetwork(matrix, nonlinearity, strength, dmft, gain)
     if like is not None:
-        for name in ("_eigen", "_trace_weights"):
+        for name in ("_eigen", "_trace_weights", "_gram"):
             if name in like.__dict__:
                 network.__dict__[name] = like.__dict__[name]
     return network
