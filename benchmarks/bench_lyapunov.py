@@ -1,6 +1,7 @@
 """Lyapunov exponents: accuracy of the largest one against the DMFT, and the full-spectrum speed.
 
-Two parts, one RESULTS.md section (between this script's begin/end markers).
+Two parts, each with its own RESULTS.md section (between its begin/end markers), so that
+one part can be re-run without erasing the other's table.
 
 Accuracy. For ``dx/dt = -x + J tanh(x)`` with J i.i.d. N(0, g^2 / N), the DMFT predicts the
 largest Lyapunov exponent of the infinite network
@@ -55,8 +56,11 @@ from rnndyn.simulate import Network
 from rnndyn.theory import solve_random_network
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
-BEGIN = "<!-- bench_lyapunov.py: begin -->"
-END = "<!-- bench_lyapunov.py: end -->"
+# Two sections, so that each part can be re-run alone (--skip-accuracy / --skip-spectrum).
+BEGIN = "<!-- bench_lyapunov.py accuracy: begin -->"
+END = "<!-- bench_lyapunov.py accuracy: end -->"
+SPEED_BEGIN = "<!-- bench_lyapunov.py speed: begin -->"
+SPEED_END = "<!-- bench_lyapunov.py speed: end -->"
 
 
 @dataclasses.dataclass
@@ -66,9 +70,10 @@ class Config:
     g: float = 2.0
     sizes: tuple[int, ...] = (500, 1000, 2000, 4000)
     seeds: int = 4
+    batch: int = 2  # initial conditions per network (nearly free: the matvec is memory-bound)
     # Averaging time by N: the temporal noise of one run shrinks like 1 / sqrt(N t_max).
-    durations: tuple[tuple[int, float], ...] = ((500, 2000.0), (1000, 1500.0),
-                                                (2000, 1000.0), (4000, 500.0))
+    durations: tuple[tuple[int, float], ...] = ((500, 1000.0), (1000, 1000.0),
+                                                (2000, 600.0), (4000, 300.0))
     transient: float = 100.0
     dt: float = 0.1
     tolerance: float = 0.05  # the issue's criterion at N = criterion_n
@@ -125,7 +130,7 @@ def largest_exponents(n: int, config: Config, log: Callable[[str], None]) -> Siz
     for seed in range(config.seeds):
         network = Network(gaussian(n, g=config.g, seed=np.random.default_rng([17, n, seed])))
         result = lyapunov_spectrum(network, t_max=t_max, dt=config.dt,
-                                   t_transient=config.transient,
+                                   t_transient=config.transient, batch=config.batch,
                                    seed=np.random.default_rng([18, n, seed]))
         values.append(result.largest)
         errors.append(float(result.standard_error[0]))
@@ -271,13 +276,11 @@ def full_spectrum(config: Config, log: Callable[[str], None]) -> SpectrumRow:
 
 # --- output -------------------------------------------------------------------------------------
 
-def markdown(rows: Sequence[SizeRow], fit: Extrapolation | None, spectrum: SpectrumRow | None,
-             theory: float, config: Config, total_s: float, load: str = "") -> str:
-    """This script's RESULTS.md section."""
+def _header(title: str, begin: str, config: Config, total_s: float, load: str) -> list[str]:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        BEGIN,
-        "# Lyapunov exponents: largest vs DMFT, full-spectrum speed",
+    return [
+        begin,
+        f"# {title}",
         "",
         f"Written by `benchmarks/bench_lyapunov.py` on {now}; the run took {total_s:.0f} s on "
         f"{platform.processor() or platform.machine()} with {config.threads} torch threads "
@@ -285,70 +288,80 @@ def markdown(rows: Sequence[SizeRow], fit: Extrapolation | None, spectrum: Spect
         + (f"; load average (1, 5, 15 min) {load}." if load else "."),
         "",
     ]
-    if rows:
+
+
+def accuracy_markdown(rows: Sequence[SizeRow], fit: Extrapolation | None, theory: float,
+                      config: Config, total_s: float, load: str = "") -> str:
+    """The accuracy section: the largest exponent per N against the DMFT."""
+    lines = _header(f"Largest Lyapunov exponent vs the DMFT (tanh, g = {config.g:g})", BEGIN,
+                    config, total_s, load)
+    lines += [
+        f"DMFT (N -> infinity): lambda = {theory:.5f}. Per N: {config.seeds} networks "
+        f"(J and initial states), `lyapunov_spectrum` with one tangent vector, "
+        f"{config.batch} initial states per network, RK4 dt = {config.dt:g}, float64, "
+        f"transient {config.transient:g}, averaging time t_max. `mean +- SE`: over networks "
+        "(temporal and quenched noise together); `temporal SE`: the median over networks of "
+        "one run's block standard error; `rel. error`: (mean - DMFT) / DMFT.",
+        "",
+        "| N | t_max | networks | mean +- SE | temporal SE | rel. error | within "
+        f"{config.tolerance:.0%} | time (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        rel = (row.mean - theory) / theory
+        within = abs(rel) <= config.tolerance
+        lines.append(
+            f"| {row.n} | {row.t_max:g} | {len(row.values)} | {row.mean:.4f} +- "
+            f"{row.standard_error:.4f} | {np.median(row.temporal_se):.4f} | {rel:+.1%} | "
+            f"{'yes' if within else 'no'} | {row.seconds:.0f} |")
+    lines.append("")
+    if fit is not None:
+        rel = (fit.limit - theory) / theory
+        sigmas = abs(fit.limit - theory) / fit.limit_se
         lines += [
-            f"## Largest exponent vs the DMFT (tanh, g = {config.g:g})",
-            "",
-            f"DMFT (N -> infinity): lambda = {theory:.5f}. Per N: {config.seeds} networks "
-            f"(J and initial state), `lyapunov_spectrum` with one tangent vector, RK4 dt = "
-            f"{config.dt:g}, transient {config.transient:g}, averaging time t_max. `mean +- SE`"
-            ": over networks (temporal and quenched noise together); `temporal SE`: the "
-            "median over networks of one run's block standard error; `rel. error`: "
-            "(mean - DMFT) / DMFT.",
-            "",
-            "| N | t_max | networks | mean +- SE | temporal SE | rel. error | within "
-            f"{config.tolerance:.0%} | time (s) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for row in rows:
-            rel = (row.mean - theory) / theory
-            within = abs(rel) <= config.tolerance
-            lines.append(
-                f"| {row.n} | {row.t_max:g} | {len(row.values)} | {row.mean:.4f} +- "
-                f"{row.standard_error:.4f} | {np.median(row.temporal_se):.4f} | {rel:+.1%} | "
-                f"{'yes' if within else 'no'} | {row.seconds:.0f} |")
-        lines.append("")
-        if fit is not None:
-            rel = (fit.limit - theory) / theory
-            sigmas = abs(fit.limit - theory) / fit.limit_se
-            lines += [
-                f"Fit lambda(N) = lambda_inf + c / N over N = "
-                f"{', '.join(str(row.n) for row in rows)}: lambda_inf = {fit.limit:.4f} +- "
-                f"{fit.limit_se:.4f} ({rel:+.1%} from the DMFT, {sigmas:.1f} SE), c = "
-                f"{fit.slope:.1f} +- {fit.slope_se:.1f}.",
-                "",
-            ]
-        criterion = [row for row in rows if row.n == config.criterion_n]
-        if criterion:
-            row = criterion[0]
-            rel = (row.mean - theory) / theory
-            verdict = "met" if abs(rel) <= config.tolerance else "not met"
-            lines += [f"Criterion (the issue): within {config.tolerance:.0%} of the DMFT at "
-                      f"N = {row.n}: {rel:+.1%}, {verdict}.", ""]
-    if spectrum is not None:
-        s = spectrum
-        lines += [
-            f"## Full spectrum at N = {s.n} (tanh, g = {config.g:g})",
-            "",
-            f"`lyapunov_spectrum(n_exponents={s.n})`, {config.spectrum_dtype}, RK4 dt = "
-            f"{config.spectrum_dt:g}, transient {config.spectrum_transient:g} + averaging "
-            f"{config.spectrum_t_max:g} ({s.steps} steps, QR every 1 time unit), against the "
-            f"naive NumPy estimator (Jacobian formed at each RK4 stage, QR at every step; "
-            f"timed on {config.naive_steps} steps and scaled to {s.steps}). `sum` vs "
-            "`divergence`: the exponents' sum and the flow's mean divergence "
-            "-N + <sum_i J_ii phi'(x_i)>, equal for an exact estimator.",
-            "",
-            "| N | rnndyn (s) | naive (s) | naive / rnndyn | target | lambda_1 / lambda_N | "
-            "max SE | sum / divergence | Kaplan-Yorke dim. | entropy rate |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-            f"| {s.n} | {s.seconds:.1f} | {s.naive_seconds:.0f} | {s.ratio:.1f}x | "
-            f"< {config.timing_target:g} s: {'ok' if s.seconds < config.timing_target else 'no'}"
-            f" | {s.largest:.4f} / {s.smallest:.3f} | {s.max_standard_error:.4f} | "
-            f"{s.exponent_sum:.2f} / {s.divergence:.2f} | {s.kaplan_yorke:.1f} | "
-            f"{s.entropy_rate:.3f} |",
+            f"Fit lambda(N) = lambda_inf + c / N over N = "
+            f"{', '.join(str(row.n) for row in rows)}: lambda_inf = {fit.limit:.4f} +- "
+            f"{fit.limit_se:.4f} ({rel:+.1%} from the DMFT, {sigmas:.1f} SE), c = "
+            f"{fit.slope:.1f} +- {fit.slope_se:.1f}.",
             "",
         ]
+    criterion = [row for row in rows if row.n == config.criterion_n]
+    if criterion:
+        row = criterion[0]
+        rel = (row.mean - theory) / theory
+        verdict = "met" if abs(rel) <= config.tolerance else "not met"
+        lines += [f"Criterion (the issue): within {config.tolerance:.0%} of the DMFT at "
+                  f"N = {row.n}: {rel:+.1%}, {verdict}.", ""]
     lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def speed_markdown(spectrum: SpectrumRow, config: Config, total_s: float, load: str = ""
+                   ) -> str:
+    """The speed section: the full spectrum at N = ``config.spectrum_n``."""
+    s = spectrum
+    lines = _header(f"Full Lyapunov spectrum at N = {s.n} (tanh, g = {config.g:g})",
+                    SPEED_BEGIN, config, total_s, load)
+    lines += [
+        f"`lyapunov_spectrum(n_exponents={s.n})`, {config.spectrum_dtype}, RK4 dt = "
+        f"{config.spectrum_dt:g}, transient {config.spectrum_transient:g} + averaging "
+        f"{config.spectrum_t_max:g} ({s.steps} steps, QR every 1 time unit), against the "
+        f"naive NumPy estimator (Jacobian formed at each RK4 stage, QR at every step; "
+        f"timed on {config.naive_steps} steps and scaled to {s.steps}). `sum` vs "
+        "`divergence`: the exponents' sum and the flow's mean divergence "
+        "-N + <sum_i J_ii phi'(x_i)>, equal for an exact estimator.",
+        "",
+        "| N | rnndyn (s) | naive (s) | naive / rnndyn | target | lambda_1 / lambda_N | "
+        "max SE | sum / divergence | Kaplan-Yorke dim. | entropy rate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| {s.n} | {s.seconds:.1f} | {s.naive_seconds:.0f} | {s.ratio:.1f}x | "
+        f"< {config.timing_target:g} s: {'ok' if s.seconds < config.timing_target else 'no'}"
+        f" | {s.largest:.4f} / {s.smallest:.3f} | {s.max_standard_error:.4f} | "
+        f"{s.exponent_sum:.2f} / {s.divergence:.2f} | {s.kaplan_yorke:.1f} | "
+        f"{s.entropy_rate:.3f} |",
+        "",
+        SPEED_END,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -375,20 +388,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     config.threads = max(1, args.threads)
     torch.set_num_threads(config.threads)
     log = lambda message: print(message, flush=True)  # noqa: E731
-    before = load_average()
-    start = time.perf_counter()
     theory = solve_random_network(config.g, "tanh").lyapunov_exponent()
-    rows: list[SizeRow] = []
-    fit = None
     if not args.skip_accuracy:
+        before, start = load_average(), time.perf_counter()
         rows = [largest_exponents(n, config, log) for n in config.sizes]
         fit = extrapolate(rows) if len(rows) >= 2 else None
-    spectrum = None if args.skip_spectrum else full_spectrum(config, log)
-    total_s = time.perf_counter() - start
-    load = f"{before} before, {load_average()} after" if before else ""
-    text = markdown(rows, fit, spectrum, theory, config, total_s, load)
-    print(text)
-    write_atomically(args.output, accuracy_theory.merge_into(args.output, text, BEGIN, END))
+        load = f"{before} before, {load_average()} after" if before else ""
+        text = accuracy_markdown(rows, fit, theory, config, time.perf_counter() - start, load)
+        print(text)
+        write_atomically(args.output, accuracy_theory.merge_into(args.output, text, BEGIN, END))
+    if not args.skip_spectrum:
+        before, start = load_average(), time.perf_counter()
+        spectrum = full_spectrum(config, log)
+        load = f"{before} before, {load_average()} after" if before else ""
+        text = speed_markdown(spectrum, config, time.perf_counter() - start, load)
+        print(text)
+        write_atomically(args.output, accuracy_theory.merge_into(args.output, text,
+                                                                 SPEED_BEGIN, SPEED_END))
     print(f"wrote {args.output}")
     return 0
 

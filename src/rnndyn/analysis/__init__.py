@@ -28,6 +28,10 @@ synchronization
     Lyapunov exponent), Lorenz/Rossler drivers, invertible GS (Lu & Bassett 2020).
 attractor
     Correlation dimension (Grassberger-Procaccia) and power spectra of trajectories.
+graph
+    Network measures of a weight matrix (seRNN, Achterberg et al. 2023): Louvain modularity,
+    small-worldness against rewired or shuffled nulls, weighted communicability (numpy or
+    differentiable torch), wiring cost and weight-distance relation on a spatial embedding.
 """
 
 from __future__ import annotations
@@ -54,6 +58,18 @@ from rnndyn.analysis.fixed_points import (
     find_fixed_points,
     find_fixed_points_latent,
     sample_initial_states,
+)
+from rnndyn.analysis.graph import (
+    ModularityResult,
+    SmallWorldResult,
+    WeightDistance,
+    communicability,
+    distance_matrix,
+    grid_coordinates,
+    modularity,
+    small_worldness,
+    weight_distance,
+    wiring_cost,
 )
 from rnndyn.analysis.linear import (
     Spectrum,
@@ -92,20 +108,26 @@ __all__ = [
     "LyapunovResult",
     "MatrixAgreement",
     "MemoryCapacityResult",
+    "ModularityResult",
     "PCASpectrum",
     "ResponseEstimate",
+    "SmallWorldResult",
     "Spectrum",
+    "WeightDistance",
     "auxiliary_system_test",
     "classify_stability",
+    "communicability",
     "conditional_lyapunov_exponent",
     "connectivity_spectrum",
     "controllability_rank",
     "correlation_dimension",
     "covariance_from_samples",
+    "distance_matrix",
     "driver_lyapunov_exponents",
     "driver_trajectory",
     "find_fixed_points",
     "find_fixed_points_latent",
+    "grid_coordinates",
     "invertible_gs_test",
     "jacobian",
     "jacobian_spectrum",
@@ -114,6 +136,7 @@ __all__ = [
     "matrix_agreement",
     "measure_response",
     "memory_capacity",
+    "modularity",
     "n_components",
     "network_memory_capacity",
     "participation_ratio",
@@ -121,5 +144,8 @@ __all__ = [
     "power_spectrum",
     "reservoir_network",
     "sample_initial_states",
+    "small_worldness",
     "theory_dimension",
+    "weight_distance",
+    "wiring_cost",
 ]
