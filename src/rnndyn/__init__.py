@@ -22,6 +22,7 @@ __all__ = ["ConvergenceError", "SimulationError", "__version__"]
 
 _SUBPACKAGES = {
     "analysis", "connectivity", "io", "models", "nonlinearities", "plot", "simulate", "theory",
+    "train",
 }
 
 
