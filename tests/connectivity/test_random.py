@@ -55,9 +55,9 @@ def test_int_seed_matches_default_rng_generator(build: Callable) -> None:
     )
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "0", True, [1, 2]])
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True, [1, -2]])
 def test_bad_seed_is_rejected_naming_seed(build: Callable, bad: object) -> None:
-    with pytest.raises(ValueError, match="seed must be an int >= 0, a numpy Generator or None"):
+    with pytest.raises(ValueError, match="seed must be an int >= 0, a non-empty sequence"):
         build(bad)
 
 
@@ -65,3 +65,13 @@ def test_resolve_seed_accepts_numpy_integers() -> None:
     generator, record = resolve_seed(np.int64(4))
     assert record == 4
     assert generator.random() == np.random.default_rng(4).random()
+
+
+def test_resolve_seed_accepts_a_sequence_of_ints() -> None:
+    generator, record = resolve_seed([3, 1])
+    assert record == [3, 1]
+    assert generator.random() == np.random.default_rng([3, 1]).random()
+    assert resolve_seed((3, 2))[0].random() != np.random.default_rng([3, 1]).random()
+    for bad in ([], [1, -2], [1.5], [True]):
+        with pytest.raises(ValueError, match="seed"):
+            resolve_seed(bad)
