@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from rnndyn._errors import SimulationError
 from rnndyn._validation import check_int, check_number
 from rnndyn.connectivity._random import Seed, resolve_seed
+from rnndyn.simulate.run import _check_device
 from rnndyn.train._checkpoint import (
     autocast,
     load_checkpoint,
@@ -228,17 +229,6 @@ def _check_arguments(model: Any, task: Any, given: dict[str, Any]) -> dict[str, 
     args["regularizers"] = [repr(r) for r in given["regularizers"]]
     args["constraints"] = [repr(c) for c in given["constraints"]]
     return args
-
-
-def _check_device(device: str | torch.device) -> torch.device:
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', "
-                         f"got {device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} was asked for but CUDA is not available")
-    return device
 
 
 def _penalty_names(regularizers: Sequence[Regularizer]) -> list[str]:
