@@ -46,6 +46,21 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def start(argv: list[str] | None, description: str, quick: Any, default: Any
+          ) -> tuple[argparse.Namespace, Any, Log]:
+    """The common start of every script's ``main``: parse the command line, limit threads,
+    pick the quick or default configuration (a dataclass with a ``seeds`` field), apply
+    ``--seeds`` and make the progress log."""
+    from dataclasses import replace
+
+    args = parser(description).parse_args(argv)
+    limit_threads()
+    config = quick if args.quick else default
+    if args.seeds is not None:
+        config = replace(config, seeds=args.seeds)
+    return args, config, Log(args.no_progress)
+
+
 def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
     """Mean, standard error (sample sd / sqrt(n); NaN for n < 2) and n of the finite values."""
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)

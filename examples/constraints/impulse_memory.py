@@ -35,18 +35,17 @@ seconds).
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from _common import (
     Log,
     environment,
-    limit_threads,
     mean_se,
-    parser,
     pyplot,
     save_figure,
+    start,
     write_csv,
     write_json,
 )
@@ -172,12 +171,7 @@ def plot(summary: dict, config: Config, path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    limit_threads()
-    config = QUICK if args.quick else Config()
-    if args.seeds is not None:
-        config = replace(config, seeds=args.seeds)
-    log = Log(args.no_progress)
+    args, config, log = start(argv, __doc__.splitlines()[0], QUICK, Config())
     rows = run(config, log)
     summary = summarise(rows, config)
     out = args.output_dir
